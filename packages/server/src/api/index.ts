@@ -1,0 +1,14 @@
+import type { FastifyInstance } from "fastify";
+import type { App } from "../core/app.js";
+import { registerCollections } from "./collections.js";
+import { registerHealth } from "./health.js";
+import { registerAuthRefresh } from "./records-auth-refresh.js";
+import { registerAuthWithPassword } from "./records-auth-with-password.js";
+
+/** Registers every API route group on the server. */
+export function registerApi(server: FastifyInstance, app: App): void {
+  registerHealth(server, app);
+  registerCollections(server, app);
+  registerAuthWithPassword(server, app);
+  registerAuthRefresh(server, app);
+}

@@ -1,0 +1,199 @@
+import {
+  type AuthCollection,
+  type CollectionsService,
+  isAuthCollection,
+  SUPERUSERS,
+  SUPERUSERS_ID,
+} from "../core/collections/index.js";
+import { findRow, findRowBy, insertRow, type RecordRow, updateRow } from "../core/records/index.js";
+import type { Database } from "../db/index.js";
+import { badRequest, fieldError } from "../errors/index.js";
+import { newRecordId, nowDateTime, randomString } from "../util/index.js";
+import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.js";
+import { decodeToken, signToken, type TokenClaims, type TokenType, verifyToken } from "./tokens.js";
+
+/** Who is calling: the auth record, its collection, and the verified token claims. */
+export interface RequestAuth {
+  readonly collection: AuthCollection;
+  readonly record: RecordRow;
+  readonly claims: TokenClaims;
+  readonly isSuperuser: boolean;
+}
+
+const TOKEN_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const EMAIL_RE = /^[^\s@"<>()[\]\\,;:]+@[^\s@"<>()[\]\\,;:]+\.[^\s@"<>()[\]\\,;:]+$/;
+
+/** A new random token key (50 characters); changing it revokes every token of the record. */
+export function newTokenKey(): string {
+  return randomString(50, TOKEN_KEY_ALPHABET);
+}
+
+/** True for a plausible e-mail address (one @, a dot in the domain, no spaces or specials). */
+export function isValidEmail(email: string): boolean {
+  return email.length <= 254 && EMAIL_RE.test(email);
+}
+
+const SECRET_BY_TYPE: Record<
+  TokenType,
+  keyof Pick<
+    AuthCollection,
+    "authToken" | "fileToken" | "verificationToken" | "passwordResetToken" | "emailChangeToken"
+  >
+> = {
+  auth: "authToken",
+  file: "fileToken",
+  verification: "verificationToken",
+  passwordReset: "passwordResetToken",
+  emailChange: "emailChangeToken",
+};
+
+/**
+ * Issues and verifies tokens and checks passwords for auth collections. A token is signed with the record's
+ * `tokenKey` plus the collection's secret for that token type, so a new password or token key, or a deleted
+ * record, revokes it.
+ */
+export class AuthService {
+  constructor(
+    private readonly db: Database,
+    private readonly collections: CollectionsService,
+  ) {}
+
+  private signingKey(collection: AuthCollection, record: RecordRow, type: TokenType): string {
+    return `${String(record.tokenKey ?? "")}${collection[SECRET_BY_TYPE[type]].secret}`;
+  }
+
+  /** Issues a token of a type for an auth record. */
+  newToken(
+    collection: AuthCollection,
+    record: RecordRow,
+    type: TokenType,
+    extra: Partial<TokenClaims> = {},
+    durationSeconds = collection[SECRET_BY_TYPE[type]].duration,
+  ): string {
+    const claims: TokenClaims = {
+      id: String(record.id),
+      type,
+      collectionId: collection.id,
+      exp: Math.floor(Date.now() / 1000) + durationSeconds,
+      ...extra,
+    };
+    if (type === "auth" && claims.refreshable === undefined) claims.refreshable = true;
+    return signToken(claims, this.signingKey(collection, record, type));
+  }
+
+  /**
+   * Verifies a token of the expected type and returns its record, or null when it is forged, expired, of
+   * another type, or its record or collection is gone.
+   */
+  async verify(token: string, type: TokenType): Promise<RequestAuth | null> {
+    const claims = decodeToken(token);
+    if (!claims || claims.type !== type) return null;
+    const collection = this.collections.find(claims.collectionId);
+    if (!collection || collection.id !== claims.collectionId || !isAuthCollection(collection)) return null;
+    const record = await findRow(this.db, collection, claims.id);
+    if (!record) return null;
+    const verified = verifyToken(token, this.signingKey(collection, record, type));
+    if (!verified || verified.type !== type) return null;
+    return { collection, record, claims: verified, isSuperuser: collection.id === SUPERUSERS_ID };
+  }
+
+  /** Reads the `Authorization` header (with or without `Bearer `); an invalid token means a guest (null). */
+  async authenticate(header: string | undefined): Promise<RequestAuth | null> {
+    if (!header) return null;
+    const token = header.replace(/^bearer\s+/i, "").trim();
+    if (!token) return null;
+    return this.verify(token, "auth");
+  }
+
+  /**
+   * Finds the record for an identity and password. Returns null for a wrong password or unknown identity,
+   * after spending the same time either way.
+   */
+  async checkPassword(
+    collection: AuthCollection,
+    identity: string,
+    password: string,
+    identityField?: string,
+  ): Promise<RecordRow | null> {
+    const fields = identityField ? [identityField] : collection.passwordAuth.identityFields;
+    let record: RecordRow | undefined;
+    for (const name of fields) {
+      if (!collection.passwordAuth.identityFields.includes(name)) continue;
+      const field = collection.fields.find((f) => f.name === name);
+      if (!field) continue;
+      record = await findRowBy(this.db, collection, name, identity, field.type === "email");
+      if (record) break;
+    }
+    if (!record) {
+      await burnPasswordCheck(password);
+      return null;
+    }
+    return (await verifyPassword(password, String(record.password ?? ""))) ? record : null;
+  }
+
+  /** Creates or updates a superuser's password (CLI and start-up); a new password revokes old tokens. */
+  async upsertSuperuser(email: string, password: string): Promise<"created" | "updated"> {
+    const errors = superuserInputErrors(email, password);
+    if (errors) throw badRequest("Invalid superuser data.", errors);
+    const collection = this.collections.get(SUPERUSERS) as AuthCollection;
+    const hash = await hashPassword(password);
+    return this.db.transaction(async (tx) => {
+      const existing = await findRowBy(tx, collection, "email", email.toLowerCase(), true);
+      const now = nowDateTime();
+      if (existing) {
+        await updateRow(tx, collection, String(existing.id), {
+          password: hash,
+          tokenKey: newTokenKey(),
+          updated: now,
+        });
+        return "updated" as const;
+      }
+      await insertRow(tx, collection, {
+        id: newRecordId(),
+        email: email.toLowerCase(),
+        password: hash,
+        tokenKey: newTokenKey(),
+        emailVisibility: false,
+        verified: true,
+        created: now,
+        updated: now,
+      });
+      return "created" as const;
+    });
+  }
+
+  /** Deletes a superuser by e-mail; returns false when there was none. */
+  async deleteSuperuser(email: string): Promise<boolean> {
+    const collection = this.collections.get(SUPERUSERS);
+    const t = this.db.dialect.quoteIdent;
+    const r = await this.db.run(
+      `DELETE FROM ${t(collection.name)} WHERE ${this.db.dialect.lower(t("email"))} = ?`,
+      [email.toLowerCase()],
+    );
+    return r.changes > 0;
+  }
+
+  /** How many superusers exist. */
+  async countSuperusers(): Promise<number> {
+    const t = this.db.dialect.quoteIdent;
+    const row = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t(SUPERUSERS)}`);
+    return Number(row?.n ?? 0);
+  }
+}
+
+/** The field errors of a superuser e-mail/password pair, or null when both are acceptable. */
+export function superuserInputErrors(email: string, password: string) {
+  const errors: Record<string, ReturnType<typeof fieldError>> = {};
+  if (!isValidEmail(email))
+    errors.email = fieldError("validation_is_email", "Must be a valid email address.");
+  if (password.length < 8) {
+    errors.password = fieldError("validation_min_text_constraint", "Must be at least 8 character(s).", {
+      min: 8,
+    });
+  } else if (password.length > 71) {
+    errors.password = fieldError("validation_max_text_constraint", "Must be less than 72 character(s).", {
+      max: 71,
+    });
+  }
+  return Object.keys(errors).length ? errors : null;
+}

@@ -1,0 +1,94 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { runServe } from "./serve.js";
+import { runSuperuserDelete, runSuperuserUpsert } from "./superuser.js";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive whole number");
+  return n;
+}
+
+const dirOption = () =>
+  new Option("--dir <path>", "the data folder (SQLite files, uploads, backups)")
+    .env("BASALT_DIR")
+    .default("./basalt_data");
+
+const program = new Command("basalt")
+  .description("Basalt: an open-source backend in one command (PocketBase-compatible REST API).")
+  .version("0.1.0")
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("serve the API on --http with the data folder --dir")
+  .addOption(
+    new Option("--http <host:port>", "address to listen on").env("BASALT_HTTP").default("127.0.0.1:8090"),
+  )
+  .addOption(dirOption())
+  .addOption(
+    new Option("--origins <list>", "comma-separated CORS origins allowed to call the API (* for any)")
+      .env("BASALT_ORIGINS")
+      .default("*"),
+  )
+  .addOption(
+    new Option("--log-level <level>", "log level")
+      .env("BASALT_LOG_LEVEL")
+      .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+  )
+  .addOption(
+    new Option("--body-limit <bytes>", "largest request body accepted, in bytes")
+      .env("BASALT_BODY_LIMIT")
+      .argParser(positiveInt)
+      .default(32 * 1024 * 1024),
+  )
+  .addOption(
+    new Option(
+      "--sqlite-sync <mode>",
+      "SQLite synchronous mode: NORMAL survives a crash, FULL also a power loss",
+    )
+      .env("BASALT_SQLITE_SYNC")
+      .choices(["NORMAL", "FULL"])
+      .default("NORMAL"),
+  )
+  .addOption(
+    new Option("--app-url <url>", "public URL of the app, used in e-mail links").env("BASALT_APP_URL"),
+  )
+  .addOption(
+    new Option("--app-name <name>", "name of the app, used in e-mails")
+      .env("BASALT_APP_NAME")
+      .default("Basalt"),
+  )
+  .addOption(
+    new Option("--trusted-proxies <list>", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is trusted")
+      .env("BASALT_TRUSTED_PROXIES")
+      .default(""),
+  )
+  .addOption(
+    new Option("--shutdown-timeout <ms>", "how long SIGTERM waits for in-flight requests")
+      .env("BASALT_SHUTDOWN_TIMEOUT")
+      .argParser(positiveInt)
+      .default(10_000),
+  )
+  .addHelpText(
+    "after",
+    "\nAt start-up, BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD create (or update) a superuser.",
+  )
+  .action(runServe);
+
+const superuser = program.command("superuser").description("manage superuser accounts");
+superuser
+  .command("upsert")
+  .description("create a superuser, or set the password of an existing one")
+  .argument("<email>", "the superuser's e-mail address")
+  .argument("<password>", "the password (at least 8 characters)")
+  .addOption(dirOption())
+  .action(runSuperuserUpsert);
+superuser
+  .command("delete")
+  .description("delete a superuser")
+  .argument("<email>", "the superuser's e-mail address")
+  .addOption(dirOption())
+  .action(runSuperuserDelete);
+
+await program.parseAsync(process.argv);

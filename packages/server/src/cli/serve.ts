@@ -1,0 +1,80 @@
+import type { BasaltConfig } from "../core/config.js";
+import { createApp, createLogger } from "../main.js";
+import { prepareDataDir } from "./data-dir.js";
+import { fail } from "./fail.js";
+
+/** The options `basalt serve` parses. */
+export interface ServeOptions {
+  http: string;
+  dir: string;
+  origins: string;
+  logLevel: BasaltConfig["logLevel"];
+  bodyLimit: number;
+  sqliteSync: "NORMAL" | "FULL";
+  appUrl?: string;
+  appName: string;
+  trustedProxies: string;
+  shutdownTimeout: number;
+}
+
+const list = (value: string) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** `basalt serve`: opens the data folder, serves until SIGTERM/SIGINT, then drains and exits 0. */
+export async function runServe(opts: ServeOptions): Promise<void> {
+  let basalt: Awaited<ReturnType<typeof createApp>> | undefined;
+  try {
+    const dataDir = prepareDataDir(opts.dir);
+    const config: Partial<BasaltConfig> = {
+      http: opts.http,
+      dataDir,
+      origins: list(opts.origins).length ? list(opts.origins) : ["*"],
+      logLevel: opts.logLevel,
+      bodyLimit: opts.bodyLimit,
+      sqliteSynchronous: opts.sqliteSync,
+      appUrl: opts.appUrl ?? `http://${opts.http.replace(/^0\.0\.0\.0:/, "127.0.0.1:")}`,
+      appName: opts.appName,
+      trustedProxies: list(opts.trustedProxies),
+      shutdownTimeoutMs: opts.shutdownTimeout,
+    };
+    const log = createLogger(opts.logLevel);
+    process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
+    basalt = await createApp(config, log);
+    const email = process.env.BASALT_SUPERUSER_EMAIL;
+    const password = process.env.BASALT_SUPERUSER_PASSWORD;
+    if (email || password) {
+      const result = await basalt.app.auth.upsertSuperuser(email ?? "", password ?? "");
+      console.log(`Superuser ${String(email).toLowerCase()} ${result} from BASALT_SUPERUSER_EMAIL.`);
+    }
+    const url = await basalt.listen();
+    console.log(`Basalt serving ${url}/api/ with the data folder ${dataDir}`);
+    if ((await basalt.app.auth.countSuperusers()) === 0) {
+      console.log(
+        `No superuser yet. Create one with: npx basalt superuser upsert EMAIL PASSWORD --dir ${opts.dir}` +
+          " (or set BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD)",
+      );
+    }
+  } catch (err) {
+    await basalt?.close().catch(() => undefined);
+    fail(err);
+  }
+  const running = basalt!;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal} received: finishing in-flight requests, then closing the database.`);
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`Error while shutting down: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

@@ -1,0 +1,64 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { AuthService } from "../auth/index.js";
+import { type Database, openSqlite } from "../db/index.js";
+import { forbidden } from "../errors/index.js";
+import { listCollections } from "./collections/collections-query.js";
+import {
+  type AuthCollection,
+  type Collection,
+  CollectionsService,
+  initialCollections,
+} from "./collections/index.js";
+import type { BasaltConfig } from "./config.js";
+import { type RecordRow, truncateCollection } from "./records/index.js";
+
+/** The composed application: configuration, logger, database and the services every route uses. */
+export interface App {
+  readonly config: BasaltConfig;
+  readonly log: Logger;
+  readonly db: Database;
+  readonly collections: CollectionsService;
+  readonly auth: AuthService;
+  /** Filters and sorts collections for the collections list route (PocketBase's filter syntax). */
+  listCollections(all: Collection[], filter: string, sort: string): Collection[];
+  /**
+   * Checks an auth collection's `authRule` for a record about to receive a token; throws 403 when it does not
+   * match. `""` lets everyone in; a rule expression is evaluated against the record.
+   */
+  checkAuthRule(collection: AuthCollection, record: RecordRow): Promise<void>;
+  /** Deletes every record of a collection, with relation cascades; all or nothing. */
+  truncateCollection(collection: Collection): Promise<void>;
+  /** Closes the database; the HTTP server is closed by its owner first. */
+  close(): Promise<void>;
+}
+
+/** Opens the data folder's database, creates the system tables on first use and composes the services. */
+export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = openSqlite(join(config.dataDir, "data.db"), { synchronous: config.sqliteSynchronous });
+  try {
+    const collections = new CollectionsService(db);
+    await collections.init(initialCollections);
+    const auth = new AuthService(db, collections);
+    return {
+      config,
+      log,
+      db,
+      collections,
+      auth,
+      listCollections,
+      checkAuthRule: async (collection, _record) => {
+        const rule = collection.authRule;
+        if (rule === "" || rule === undefined || collection.name === "_superusers") return;
+        throw forbidden("The request doesn't satisfy the collection requirements to authenticate.");
+      },
+      truncateCollection: (c) => truncateCollection(db, collections.list(), c),
+      close: () => db.close(),
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

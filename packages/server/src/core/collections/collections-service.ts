@@ -1,0 +1,289 @@
+import {
+  createView,
+  type Database,
+  DbStatementError,
+  dropTable,
+  dropView,
+  type Queryable,
+  syncTable,
+  UniqueViolationError,
+} from "../../db/index.js";
+import { badRequest, type ErrorData, fieldError, notFound } from "../../errors/index.js";
+import { isPlainObject, nowDateTime } from "../../util/index.js";
+import { newCollection } from "./defaults.js";
+import { formatIndex, parseIndex } from "./indexes.js";
+import type { Collection, CollectionType } from "./model.js";
+import { applyCollectionInput } from "./normalize.js";
+import {
+  COLLECTIONS_TABLE,
+  COLLECTIONS_TABLE_SPEC,
+  collectionTableSpec,
+  inferViewFields,
+  loadCollectionRows,
+  PARAMS_TABLE_SPEC,
+  saveCollectionRow,
+} from "./store.js";
+import { type ValidateContext, validateCollection } from "./validate.js";
+
+/** Called after a committed change with the collections before and after it. */
+export type CollectionsListener = (change: {
+  before: Collection | undefined;
+  after: Collection | undefined;
+}) => void;
+
+/** Options of the collections service. */
+export interface CollectionsServiceOptions {
+  /** Validates a rule expression of a collection; returns an error message or null. */
+  checkRule?: ValidateContext["checkRule"];
+}
+
+/**
+ * Owns the collection definitions: an in-memory cache of `_collections`, and every change to them, each
+ * validated against the whole schema and applied (definition row + table DDL) in one transaction.
+ */
+export class CollectionsService {
+  private byId = new Map<string, Collection>();
+  private byName = new Map<string, Collection>();
+  private listeners: CollectionsListener[] = [];
+  /** Increases on every committed change; caches keyed on the schema include it. */
+  version = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: CollectionsServiceOptions = {},
+  ) {}
+
+  /** Sets the rule checker (the rules module plugs in once the app is composed). */
+  setRuleChecker(checkRule: ValidateContext["checkRule"]): void {
+    this.options.checkRule = checkRule;
+  }
+
+  /** Creates the system tables and collections on a new database, then loads the cache. */
+  async init(initial: () => Collection[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      if (!(await tx.tableExists(COLLECTIONS_TABLE))) {
+        await syncTable(tx, null, COLLECTIONS_TABLE_SPEC);
+        await syncTable(tx, null, PARAMS_TABLE_SPEC);
+        for (const c of initial()) {
+          await syncTable(tx, null, collectionTableSpec(c, tx.dialect));
+          c.indexes = c.indexes.map((i) => formatIndex(parseIndex(i)!, c.name));
+          await saveCollectionRow(tx, c);
+        }
+      }
+    });
+    await this.reload();
+  }
+
+  /** Re-reads every definition from the database. */
+  async reload(): Promise<void> {
+    this.setAll(await loadCollectionRows(this.db));
+  }
+
+  private setAll(list: Collection[]): void {
+    this.byId = new Map(list.map((c) => [c.id, c]));
+    this.byName = new Map(list.map((c) => [c.name.toLowerCase(), c]));
+    this.version++;
+  }
+
+  /** Registers a listener for committed changes. */
+  onChange(listener: CollectionsListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Every collection, in creation order. */
+  list(): Collection[] {
+    return [...this.byId.values()];
+  }
+
+  /** A collection by id or (case-insensitive) name. */
+  find(idOrName: string): Collection | undefined {
+    return this.byId.get(idOrName) ?? this.byName.get(idOrName.toLowerCase());
+  }
+
+  /** A collection by id or name, or a 404. */
+  get(idOrName: string): Collection {
+    const c = this.find(idOrName);
+    if (!c) throw notFound();
+    return c;
+  }
+
+  /** Creates a collection from a request body. */
+  async create(input: unknown): Promise<Collection> {
+    if (!isPlainObject(input))
+      throw badRequest("Failed to load the submitted data due to invalid formatting.");
+    const type = (input.type ?? "base") as CollectionType;
+    if (!["base", "auth", "view"].includes(type as string)) {
+      throw badRequest("Failed to create collection.", {
+        type: fieldError("validation_in_invalid", "Must be a valid value."),
+      });
+    }
+    const name = typeof input.name === "string" ? input.name : "";
+    const { collection, errors } = applyCollectionInput(newCollection(type, name), input, true);
+    if (Object.keys(errors).length) throw badRequest("Failed to create collection.", errors);
+    return this.commit([{ before: undefined, after: collection }], "Failed to create collection.");
+  }
+
+  /** Updates a collection from a (partial) request body. */
+  async update(idOrName: string, input: unknown): Promise<Collection> {
+    const before = this.get(idOrName);
+    if (!isPlainObject(input))
+      throw badRequest("Failed to load the submitted data due to invalid formatting.");
+    const { collection, errors } = applyCollectionInput(before, input, false);
+    if (input.type !== undefined && input.type !== before.type) {
+      errors.type = fieldError("validation_collection_type_change", "Collection type cannot be changed.");
+    }
+    if (Object.keys(errors).length) throw badRequest("Failed to update collection.", errors);
+    collection.updated = nowDateTime();
+    return this.commit([{ before, after: collection }], "Failed to update collection.");
+  }
+
+  /** Deletes a collection and its table, refusing system collections and ones other collections point to. */
+  async delete(idOrName: string): Promise<void> {
+    const c = this.get(idOrName);
+    if (c.system) throw badRequest("Failed to delete collection: system collections cannot be deleted.");
+    const refs = this.list().filter(
+      (o) => o.id !== c.id && o.fields.some((f) => f.type === "relation" && f.collectionId === c.id),
+    );
+    if (refs.length) {
+      throw badRequest(
+        `Failed to delete collection probably due to existing reference in ${refs.map((r) => r.name).join(", ")}.`,
+      );
+    }
+    const views = this.list().filter(
+      (o) => o.type === "view" && o.id !== c.id && o.fields.length && mentions(o, c.name),
+    );
+    if (views.length) {
+      throw badRequest(
+        `Failed to delete collection: the view ${views.map((v) => v.name).join(", ")} uses it.`,
+      );
+    }
+    await this.commit([{ before: c, after: undefined }], "Failed to delete collection.");
+  }
+
+  /**
+   * Applies a set of changes in one transaction: validates each against the whole resulting schema, writes
+   * the definition rows and syncs the tables; on any error nothing is changed and a 400 is thrown.
+   */
+  async commit(
+    changes: { before: Collection | undefined; after: Collection | undefined }[],
+    failMessage: string,
+    onError?: (collection: Collection, errors: ErrorData) => never,
+  ): Promise<Collection> {
+    const next = new Map(this.byId);
+    for (const ch of changes) {
+      if (ch.before) next.delete(ch.before.id);
+      if (ch.after) {
+        ch.after.indexes = ch.after.indexes.map((i) => {
+          const parsed = parseIndex(i);
+          return parsed ? formatIndex(parsed, ch.after!.name) : i;
+        });
+        next.set(ch.after.id, ch.after);
+      }
+    }
+    const all = [...next.values()];
+    const fail = (c: Collection, errors: ErrorData): never => {
+      if (onError) return onError(c, errors);
+      throw badRequest(failMessage, errors);
+    };
+    for (const ch of changes) {
+      if (!ch.after) continue;
+      if (!ch.before && this.byId.has(ch.after.id)) {
+        fail(ch.after, {
+          id: fieldError("validation_invalid_or_existing_id", "The id is invalid or already exists."),
+        });
+      }
+      if (ch.after.type === "view") continue; // validated once its fields are known, inside the transaction
+      const errors = validateCollection(ch.after, {
+        previous: ch.before,
+        all,
+        checkRule: this.options.checkRule,
+      });
+      if (Object.keys(errors).length) fail(ch.after, errors);
+    }
+    try {
+      await this.db.transaction(async (tx) => {
+        // Views first out and last in: they may read the tables that change.
+        const ordered = [...changes].sort((a, b) => rank(a) - rank(b));
+        for (const ch of ordered.filter((x) => x.before?.type === "view"))
+          await dropView(tx, ch.before!.name);
+        for (const ch of ordered) {
+          if (ch.after?.type === "view" || (ch.before?.type === "view" && !ch.after)) continue;
+          await this.applyTable(tx, ch.before, ch.after);
+        }
+        for (const ch of ordered) {
+          if (ch.after?.type !== "view") continue;
+          await this.applyView(tx, ch.before, ch.after, all, fail);
+        }
+        for (const ch of changes) {
+          if (ch.after) await saveCollectionRow(tx, ch.after);
+          else if (ch.before)
+            await tx.run(`DELETE FROM ${tx.dialect.quoteIdent(COLLECTIONS_TABLE)} WHERE id = ?`, [
+              ch.before.id,
+            ]);
+        }
+      });
+    } catch (err) {
+      if (err instanceof DbStatementError || err instanceof UniqueViolationError) {
+        throw badRequest(`${failMessage} The database refused the change.`, {}, err);
+      }
+      throw err;
+    }
+    this.setAll(all.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)));
+    for (const ch of changes) for (const l of this.listeners) l(ch);
+    const last = changes[changes.length - 1];
+    return (last.after ?? last.before)!;
+  }
+
+  private async applyTable(
+    tx: Queryable,
+    before: Collection | undefined,
+    after: Collection | undefined,
+  ): Promise<void> {
+    if (!after) {
+      await dropTable(tx, before!.name);
+      return;
+    }
+    const prev = before && before.type !== "view" ? collectionTableSpec(before, tx.dialect) : null;
+    await syncTable(tx, prev, collectionTableSpec(after, tx.dialect));
+  }
+
+  private async applyView(
+    tx: Queryable,
+    before: Collection | undefined,
+    after: Collection,
+    all: Collection[],
+    fail: (c: Collection, e: ErrorData) => never,
+  ): Promise<void> {
+    const query = (after.viewQuery ?? "").trim().replace(/;\s*$/, "");
+    if (!query) fail(after, { viewQuery: fieldError("validation_required", "Cannot be blank.") });
+    try {
+      after.fields = await inferViewFields(tx, query, all);
+      if (!after.fields.some((f) => f.name === "id"))
+        throw new DbStatementError("the query must return an id column");
+      await createView(tx, after.name, query);
+    } catch (err) {
+      if (
+        err instanceof DbStatementError ||
+        (err instanceof Error && /statement|SQL|syntax/i.test(err.message))
+      ) {
+        const reason =
+          err instanceof DbStatementError ? err.message : "the query is not a single valid SELECT";
+        return fail(after, {
+          viewQuery: fieldError("validation_invalid_view_query", `Invalid query - ${reason}`),
+        });
+      }
+      throw err;
+    }
+    if (before && before.name !== after.name) await dropView(tx, before.name);
+    const errors = validateCollection(after, { previous: before, all, checkRule: this.options.checkRule });
+    if (Object.keys(errors).length) fail(after, errors);
+  }
+}
+
+function rank(ch: { before: Collection | undefined; after: Collection | undefined }): number {
+  return (ch.after ?? ch.before)!.type === "view" ? 1 : 0;
+}
+
+function mentions(view: Collection, table: string): boolean {
+  return new RegExp(`\\b${table}\\b`, "i").test(view.viewQuery ?? "");
+}

@@ -1,0 +1,34 @@
+export {
+  type CollectionsListener,
+  CollectionsService,
+  type CollectionsServiceOptions,
+} from "./collections-service.js";
+export {
+  authIndexes,
+  defaultCollectionId,
+  defaultFieldId,
+  initialCollections,
+  makeField,
+  newCollection,
+  newTokenSecret,
+  SUPERUSERS,
+  SUPERUSERS_ID,
+  scaffolds,
+  USERS_ID,
+} from "./defaults.js";
+export { formatIndex, type ParsedIndex, parseIndex } from "./indexes.js";
+export {
+  type AuthCollection,
+  type AuthOptions,
+  type Collection,
+  type CollectionType,
+  collectionToJSON,
+  type EmailTemplate,
+  findField,
+  isAuthCollection,
+  RULE_NAMES,
+  type RuleName,
+  type TokenConfig,
+} from "./model.js";
+export { COLLECTIONS_TABLE, PARAMS_TABLE } from "./store.js";
+export { INTERNAL_TABLES, validateCollection } from "./validate.js";

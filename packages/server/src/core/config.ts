@@ -1,0 +1,46 @@
+/** Everything `basalt serve` can be told, from flags or `BASALT_*` environment variables. */
+export interface BasaltConfig {
+  /** The data folder (SQLite files, uploads, backups). */
+  dataDir: string;
+  /** `host:port` to listen on; port 0 picks a free port. */
+  http: string;
+  /** Allowed CORS origins; `["*"]` allows any. */
+  origins: string[];
+  /** pino log level. */
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Maximum request body size in bytes. */
+  bodyLimit: number;
+  /** How long shutdown waits for in-flight requests, in milliseconds. */
+  shutdownTimeoutMs: number;
+  /** SQLite `synchronous` mode: NORMAL survives a process crash, FULL also a power loss. */
+  sqliteSynchronous: "NORMAL" | "FULL";
+  /** The application's public URL (used in e-mail links). */
+  appUrl: string;
+  /** The application's name (used in e-mails). */
+  appName: string;
+  /** Proxies whose X-Forwarded-For is trusted (IPs or CIDRs). */
+  trustedProxies: string[];
+}
+
+/** The defaults `basalt serve` uses. */
+export const DEFAULT_CONFIG: BasaltConfig = {
+  dataDir: "./basalt_data",
+  http: "127.0.0.1:8090",
+  origins: ["*"],
+  logLevel: "info",
+  bodyLimit: 32 * 1024 * 1024,
+  shutdownTimeoutMs: 10_000,
+  sqliteSynchronous: "NORMAL",
+  appUrl: "http://127.0.0.1:8090",
+  appName: "Basalt",
+  trustedProxies: [],
+};
+
+/** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */
+export function parseListenAddress(address: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}

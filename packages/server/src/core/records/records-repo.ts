@@ -1,0 +1,60 @@
+import type { Queryable, SqlValue } from "../../db/index.js";
+import type { Collection } from "../collections/index.js";
+import type { RecordRow } from "./serialize.js";
+
+/** Reads one stored row by id, or undefined. */
+export function findRow(q: Queryable, collection: Collection, id: string): Promise<RecordRow | undefined> {
+  const t = q.dialect.quoteIdent;
+  return q.get<RecordRow>(`SELECT * FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [id]);
+}
+
+/** Reads one stored row by a column's exact value, or undefined. */
+export function findRowBy(
+  q: Queryable,
+  collection: Collection,
+  column: string,
+  value: SqlValue,
+  caseInsensitive = false,
+): Promise<RecordRow | undefined> {
+  const t = q.dialect.quoteIdent;
+  const col = caseInsensitive ? q.dialect.lower(t(column)) : t(column);
+  const param = caseInsensitive && typeof value === "string" ? value.toLowerCase() : value;
+  return q.get<RecordRow>(`SELECT * FROM ${t(collection.name)} WHERE ${col} = ? LIMIT 1`, [param]);
+}
+
+/** Inserts a row (column name → driver value). */
+export async function insertRow(
+  q: Queryable,
+  collection: Collection,
+  values: Record<string, SqlValue>,
+): Promise<void> {
+  const t = q.dialect.quoteIdent;
+  const cols = Object.keys(values);
+  await q.run(
+    `INSERT INTO ${t(collection.name)} (${cols.map(t).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
+    cols.map((c) => values[c]),
+  );
+}
+
+/** Updates columns of the row with that id; returns how many rows changed. */
+export async function updateRow(
+  q: Queryable,
+  collection: Collection,
+  id: string,
+  values: Record<string, SqlValue>,
+): Promise<number> {
+  const t = q.dialect.quoteIdent;
+  const cols = Object.keys(values);
+  if (!cols.length) return 0;
+  const r = await q.run(
+    `UPDATE ${t(collection.name)} SET ${cols.map((c) => `${t(c)} = ?`).join(", ")} WHERE ${t("id")} = ?`,
+    [...cols.map((c) => values[c]), id],
+  );
+  return r.changes;
+}
+
+/** Deletes the row with that id; returns how many rows went. */
+export async function deleteRow(q: Queryable, collection: Collection, id: string): Promise<number> {
+  const t = q.dialect.quoteIdent;
+  return (await q.run(`DELETE FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [id])).changes;
+}

@@ -1,0 +1,195 @@
+/** A value that can be bound to a SQL placeholder. */
+export type SqlValue = string | number | bigint | boolean | null | Buffer;
+
+/** The static types a compiled expression or bound parameter can have. */
+export type ScalarType = "text" | "number" | "bool" | "json";
+
+/** A SQL fragment with its bound parameters. Basalt writes placeholders as `?`; the driver adapts them. */
+export interface Sql {
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+}
+
+/** The storage classes a column can have; each dialect spells them in its own SQL. */
+export type ColumnKind =
+  /** the primary key: text, not null */
+  | "id"
+  /** text, not null, default '' */
+  | "text"
+  /** text that may be null (default null) */
+  | "nullableText"
+  /** a number, not null, default 0 */
+  | "number"
+  /** a boolean, not null, default false */
+  | "bool"
+  /** JSON that may be null (default null) */
+  | "json"
+  /** a JSON array, not null, default '[]' */
+  | "jsonArray"
+  /** a JSON object `{lon, lat}`, not null */
+  | "geoPoint";
+
+/** A column of a table as the schema sync sees it. `key` is stable across renames (the field id). */
+export interface ColumnSpec {
+  readonly key: string;
+  readonly name: string;
+  readonly kind: ColumnKind;
+}
+
+/** An index on a table: columns with optional direction and collation. */
+export interface IndexSpec {
+  readonly name: string;
+  readonly unique: boolean;
+  readonly columns: readonly {
+    readonly name: string;
+    readonly collate?: "nocase";
+    readonly desc?: boolean;
+  }[];
+  /** A partial index condition, already rendered as SQL for this dialect (identifiers quoted, literals inline). */
+  readonly where?: string;
+}
+
+/** A table as the schema sync sees it. */
+export interface TableSpec {
+  readonly name: string;
+  readonly columns: readonly ColumnSpec[];
+  readonly indexes: readonly IndexSpec[];
+}
+
+/** A column as introspected from the live database. */
+export interface ColumnInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly notNull: boolean;
+  readonly primaryKey: boolean;
+}
+
+/**
+ * Everything that differs between SQL engines: spelling, quoting, placeholders, JSON functions, types and
+ * capabilities. The rest of Basalt builds SQL only through this interface and never tests a dialect's name.
+ */
+export interface Dialect {
+  /** A short name for logs and test titles only. */
+  readonly name: string;
+  /** Quotes an identifier (table, column, alias); doubles embedded quote characters. */
+  quoteIdent(identifier: string): string;
+  /** Rewrites Basalt's `?` placeholders into the driver's form (`$1…` on PostgreSQL); identity on SQLite. */
+  formatPlaceholders(sql: string): string;
+  /** The SQL column definition for a column kind, including NOT NULL and DEFAULT. */
+  columnDefinition(kind: ColumnKind): string;
+  /** The DEFAULT literal a kind uses (for back-filling existing rows). */
+  columnDefault(kind: ColumnKind): string;
+  /** `CREATE [UNIQUE] INDEX` text for an index on a table. */
+  createIndex(table: string, index: IndexSpec): string;
+  /** `DROP INDEX` text. */
+  dropIndex(table: string, indexName: string): string;
+  /**
+   * An expression converting a column's value from one kind to another (e.g. a single value into a one-element
+   * JSON array), or null when that change is not supported.
+   */
+  convertColumn(expr: string, from: ColumnKind, to: ColumnKind): string | null;
+
+  /** Extracts a JSON value at a path (keys and array indexes) from a JSON column/expression, as SQL. */
+  jsonExtract(expr: string, path: readonly (string | number)[]): string;
+  /** Extracts a JSON value at a path as text (unquoted strings, raw numbers), as SQL. */
+  jsonExtractText(expr: string, path: readonly (string | number)[]): string;
+  /** The length of a JSON array expression (0 for null/empty/non-array). */
+  jsonArrayLength(expr: string): string;
+  /**
+   * A table-valued FROM/JOIN source yielding one row per element of a JSON array expression (a non-array
+   * value counts as a one-element array), aliased `alias`. Used for `:each`, multi-relation joins and `?=`.
+   */
+  jsonEach(expr: string, alias: string): string;
+  /** The element's value (as text for strings, raw for numbers) of a `jsonEach` source. */
+  jsonEachValue(alias: string): string;
+  /** True when expr holds a JSON array (used to treat legacy/plain values uniformly). */
+  jsonIsArray(expr: string): string;
+  /** Case-insensitive-ASCII LIKE with `\` as the escape character: `expr LIKE pattern`. */
+  like(expr: string, pattern: string, negate: boolean): string;
+  /** ASCII lower-casing of a text expression. */
+  lower(expr: string): string;
+  /** Casts an expression to a number for numeric comparison. */
+  castNumber(expr: string): string;
+  /** Casts an expression to text. */
+  castText(expr: string): string;
+  /** The expression sorting rows in random order. */
+  randomOrder(): string;
+  /** The expression for insertion order (`@rowid`). */
+  rowOrder(tableAlias: string): string;
+  /** `strftime(format, time, modifiers…)` with SQLite's semantics. */
+  strftime(format: string, time: string, modifiers: readonly string[]): string;
+  /** Great-circle distance in km between two lon/lat pairs (geoDistance). */
+  geoDistance(lonA: string, latA: string, lonB: string, latB: string): string;
+  /** A boolean literal. */
+  boolLiteral(value: boolean): string;
+  /**
+   * A `?` placeholder annotated with the value type it carries, so engines that type parameters statically
+   * (PostgreSQL) never have to guess; SQLite returns a bare `?`.
+   */
+  typedParam(type: ScalarType): string;
+  /**
+   * Extracts a JSON value at a path for comparison with a value of `as` type: `value` keeps the engine's
+   * native JSON value (JSON null reads as SQL NULL), `text` reads any scalar as text, `number`/`bool` yield
+   * NULL when the stored JSON value is of another type.
+   */
+  jsonExtractAs(
+    expr: string,
+    path: readonly (string | number)[],
+    as: "value" | "text" | "number" | "bool",
+  ): string;
+  /** Converts a text expression to a number, NULL when it does not look like one (never an error). */
+  textToNumber(expr: string): string;
+  /** Converts a boolean expression to the number 1 or 0. */
+  boolToNumber(expr: string): string;
+  /** Null-safe equality (`IS` / `IS NOT DISTINCT FROM`), negated when asked. */
+  nullSafeEq(left: string, right: string, negate: boolean): string;
+  /** Makes a text expression compare and sort by bytes (identity where that is already the default). */
+  collateBinary(expr: string): string;
+  /** One ORDER BY term, with NULLs sorting first ascending and last descending on every engine. */
+  orderTerm(expr: string, desc: boolean): string;
+  /** The compact JSON text (`["a","b"]`) of a stored JSON array column, as written by Basalt. */
+  jsonArrayText(expr: string): string;
+  /** Translates a strftime format into the value `strftime()` binds on this engine, or null if unsupported. */
+  strftimeFormat(format: string): string | null;
+  /** Translates one strftime modifier (e.g. `+1 day`) into the bound value, or null if unsupported. */
+  strftimeModifier(modifier: string): string | null;
+  /** True when `INSERT … RETURNING` is supported. */
+  readonly supportsReturning: boolean;
+}
+
+/** What a write statement reports. */
+export interface RunResult {
+  readonly changes: number;
+}
+
+/** Something SQL can be run on: the database itself or an open transaction. */
+export interface Queryable {
+  readonly dialect: Dialect;
+  /** All rows of a query. */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** The first row of a query, or undefined. */
+  get<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /** Runs a write statement. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
+  /** Runs one or more statements without parameters (DDL). */
+  exec(sql: string): Promise<void>;
+  /**
+   * Runs fn in a transaction (a savepoint when already inside one). Commits when fn resolves, rolls back
+   * when it throws. Do slow non-database work (hashing, network) before opening the transaction.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Columns of a table (or view) as the database reports them; empty when it does not exist. */
+  tableColumns(table: string): Promise<ColumnInfo[]>;
+  /** True when a table or view of that name exists. */
+  tableExists(table: string): Promise<boolean>;
+  /** Names of the columns a SELECT returns, with their source table and column when known. */
+  describeQuery(sql: string): Promise<{ name: string; table: string | null; column: string | null }[]>;
+}
+
+/** An open database: a Queryable plus its lifecycle. */
+export interface Database extends Queryable {
+  /** Closes every connection; further calls fail. */
+  close(): Promise<void>;
+  /** Checks the database answers (for health and start-up). */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,290 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import BetterSqlite3 from "better-sqlite3";
+import { Mutex } from "../../util/index.js";
+import type { ColumnInfo, Database, Queryable, RunResult, SqlValue } from "../dialect.js";
+import { DbCorruptError } from "../errors.js";
+import { sqliteDialect } from "./dialect.js";
+import { translateSqliteError } from "./errors.js";
+
+type Conn = BetterSqlite3.Database;
+type Stmt = BetterSqlite3.Statement;
+
+/** Options for opening a SQLite database file. */
+export interface SqliteOptions {
+  /** `NORMAL` (default) survives a process crash; `FULL` also survives power loss. */
+  synchronous?: "NORMAL" | "FULL";
+  /** Milliseconds a connection waits on a lock before failing. */
+  busyTimeoutMs?: number;
+  /** Open read-only (no writer connection). */
+  readonly?: boolean;
+}
+
+const MAX_CACHED_STATEMENTS = 500;
+
+/** A per-connection prepared-statement cache keyed by SQL text, bounded (least recently used goes first). */
+class StatementCache {
+  private readonly map = new Map<string, Stmt>();
+  constructor(private readonly conn: Conn) {}
+
+  get(sql: string): Stmt {
+    let stmt = this.map.get(sql);
+    if (stmt) {
+      this.map.delete(sql);
+      this.map.set(sql, stmt);
+      return stmt;
+    }
+    stmt = this.conn.prepare(sql);
+    this.map.set(sql, stmt);
+    if (this.map.size > MAX_CACHED_STATEMENTS) {
+      const oldest = this.map.keys().next().value as string;
+      this.map.delete(oldest);
+    }
+    return stmt;
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+function bind(params: readonly SqlValue[] | undefined): unknown[] {
+  if (!params || params.length === 0) return [];
+  return params.map((p) => (p === true ? 1 : p === false ? 0 : p));
+}
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw translateSqliteError(err);
+  }
+}
+
+function openConnection(file: string, options: SqliteOptions, readonly: boolean): Conn {
+  const conn = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
+  conn.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  if (!readonly) {
+    conn.pragma("journal_mode = WAL");
+    conn.pragma("journal_size_limit = 67108864");
+  }
+  conn.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
+  conn.pragma("foreign_keys = ON");
+  conn.pragma("temp_store = MEMORY");
+  conn.pragma("cache_size = -16000");
+  return conn;
+}
+
+/**
+ * Runs statements on one connection. Inside a transaction every call runs on the writer; `depth` counts
+ * savepoints so nested `transaction()` calls become SAVEPOINTs.
+ */
+class Runner implements Queryable {
+  readonly dialect = sqliteDialect;
+  constructor(
+    protected readonly owner: SqliteDatabase,
+    protected readonly conn: Conn,
+    protected readonly cache: StatementCache,
+    private readonly depth: number,
+  ) {}
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return Promise.resolve(
+      wrap(() => {
+        const stmt = this.cache.get(sql);
+        if (!stmt.reader) {
+          stmt.run(...bind(params));
+          return [] as T[];
+        }
+        return stmt.all(...bind(params)) as T[];
+      }),
+    );
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return Promise.resolve(wrap(() => this.cache.get(sql).get(...bind(params)) as T | undefined));
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+    return Promise.resolve(wrap(() => ({ changes: this.cache.get(sql).run(...bind(params)).changes })));
+  }
+
+  exec(sql: string): Promise<void> {
+    return Promise.resolve(wrap(() => void this.conn.exec(sql)));
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const name = `sp${this.depth + 1}`;
+    const tx = new Runner(this.owner, this.conn, this.cache, this.depth + 1);
+    wrap(() => this.conn.exec(`SAVEPOINT ${name}`));
+    try {
+      const result = await this.owner.inTx.run(tx, () => fn(tx));
+      wrap(() => this.conn.exec(`RELEASE ${name}`));
+      return result;
+    } catch (err) {
+      this.conn.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw err;
+    }
+  }
+
+  tableColumns(table: string): Promise<ColumnInfo[]> {
+    return Promise.resolve(
+      wrap(() =>
+        (
+          this.conn
+            .prepare('SELECT name, type, "notnull" AS nn, pk FROM pragma_table_info(?)')
+            .all(table) as {
+            name: string;
+            type: string;
+            nn: number;
+            pk: number;
+          }[]
+        ).map((c) => ({ name: c.name, type: c.type, notNull: c.nn === 1, primaryKey: c.pk > 0 })),
+      ),
+    );
+  }
+
+  tableExists(table: string): Promise<boolean> {
+    return Promise.resolve(
+      wrap(
+        () =>
+          this.conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ? COLLATE NOCASE")
+            .get(table) !== undefined,
+      ),
+    );
+  }
+
+  describeQuery(sql: string): Promise<{ name: string; table: string | null; column: string | null }[]> {
+    return Promise.resolve(
+      wrap(() =>
+        this.conn
+          .prepare(sql)
+          .columns()
+          .map((c) => ({ name: c.name, table: c.table, column: c.column })),
+      ),
+    );
+  }
+}
+
+/**
+ * SQLite on better-sqlite3: one writer connection (every write and transaction, serialised by a mutex) and
+ * one reader connection for plain reads, so a transaction that awaits cannot expose uncommitted rows.
+ * WAL mode with synchronous=NORMAL: an acknowledged write survives a process crash.
+ */
+export class SqliteDatabase implements Database {
+  readonly dialect = sqliteDialect;
+  /** The transaction runner of the current async context, if any. */
+  readonly inTx = new AsyncLocalStorage<Runner>();
+  private readonly writer: Conn;
+  private readonly reader: Conn;
+  private readonly writerCache: StatementCache;
+  private readonly readerCache: StatementCache;
+  private readonly writeLock = new Mutex();
+  private readonly writerRunner: Runner;
+  private readonly readerRunner: Runner;
+  private closed = false;
+
+  constructor(
+    readonly file: string,
+    options: SqliteOptions = {},
+  ) {
+    try {
+      this.writer = openConnection(file, options, false);
+      // Touch the schema so a file that is not a database fails here, at open, not on the first request.
+      this.writer.prepare("SELECT count(*) FROM sqlite_master").get();
+      this.reader = openConnection(file, options, false);
+    } catch (err) {
+      const translated = translateSqliteError(err);
+      if (translated instanceof DbCorruptError) throw translated;
+      throw translated;
+    }
+    this.writerCache = new StatementCache(this.writer);
+    this.readerCache = new StatementCache(this.reader);
+    this.writerRunner = new Runner(this, this.writer, this.writerCache, 0);
+    this.readerRunner = new Runner(this, this.reader, this.readerCache, 0);
+  }
+
+  private current(): Runner | undefined {
+    return this.inTx.getStore();
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    const tx = this.current();
+    if (tx) return tx.all<T>(sql, params);
+    return this.readerRunner.all<T>(sql, params);
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    const tx = this.current();
+    if (tx) return tx.get<T>(sql, params);
+    return this.readerRunner.get<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+    const tx = this.current();
+    if (tx) return tx.run(sql, params);
+    return this.writeLock.run(() => this.writerRunner.run(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    const tx = this.current();
+    if (tx) return tx.exec(sql);
+    return this.writeLock.run(() => this.writerRunner.exec(sql));
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const tx = this.current();
+    if (tx) return tx.transaction(fn);
+    return this.writeLock.run(async () => {
+      const runner = new Runner(this, this.writer, this.writerCache, 0);
+      wrap(() => this.writer.exec("BEGIN IMMEDIATE"));
+      try {
+        const result = await this.inTx.run(runner, () => fn(runner));
+        wrap(() => this.writer.exec("COMMIT"));
+        return result;
+      } catch (err) {
+        if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
+        throw err;
+      } finally {
+        // DDL in the transaction may have changed table shapes; cached statements could be stale.
+        this.readerCache.clear();
+      }
+    });
+  }
+
+  tableColumns(table: string): Promise<ColumnInfo[]> {
+    return (this.current() ?? this.readerRunner).tableColumns(table);
+  }
+
+  tableExists(table: string): Promise<boolean> {
+    return (this.current() ?? this.readerRunner).tableExists(table);
+  }
+
+  describeQuery(sql: string) {
+    return (this.current() ?? this.writerRunner).describeQuery(sql);
+  }
+
+  async ping(): Promise<void> {
+    wrap(() => this.reader.prepare("SELECT 1").get());
+  }
+
+  /** Checkpoints the WAL and closes both connections. Waits for the running write, if any. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return this.writeLock.run(() => {
+      try {
+        this.writer.pragma("wal_checkpoint(TRUNCATE)");
+      } catch {
+        // a checkpoint is an optimisation; closing still flushes what is needed
+      }
+      this.reader.close();
+      this.writer.close();
+    });
+  }
+}
+
+/** Opens (creating if needed) a SQLite database file. */
+export function openSqlite(file: string, options?: SqliteOptions): SqliteDatabase {
+  return new SqliteDatabase(file, options);
+}

@@ -1,0 +1,33 @@
+/**
+ * The registry of Basalt's own error codes: `BASALT_ERR_<AREA>_<WHAT>` → status and message.
+ * These are logged and used by the CLI; API clients see PocketBase's `{status, message, data}`.
+ * `docs/errors.md` lists the same codes; a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  BASALT_ERR_CLI_INVALID_EMAIL: { status: 400, message: "The e-mail address is not valid." },
+  BASALT_ERR_CLI_SHORT_PASSWORD: { status: 400, message: "The password must be at least 8 characters." },
+  BASALT_ERR_CLI_SUPERUSER_NOT_FOUND: { status: 404, message: "No superuser has that e-mail address." },
+  BASALT_ERR_SERVE_PORT_IN_USE: { status: 500, message: "The address is already in use." },
+  BASALT_ERR_SERVE_BAD_ADDRESS: { status: 400, message: "The --http address must look like host:port." },
+  BASALT_ERR_DATA_DIR_UNWRITABLE: { status: 500, message: "The data folder cannot be written." },
+  BASALT_ERR_DB_CORRUPT: { status: 500, message: "The database file is not a valid SQLite database." },
+  BASALT_ERR_DB_UNAVAILABLE: { status: 503, message: "The database is unavailable." },
+  BASALT_ERR_HTTP_UNHANDLED: { status: 500, message: "Something went wrong while processing your request." },
+} as const;
+
+/** One of the registered error code names. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An operator-facing error with a registered code (CLI, start-up). */
+export class BasaltError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, detail?: string, cause?: unknown) {
+    const entry = ERROR_CODES[code];
+    super(detail ? `${entry.message} ${detail}` : entry.message, cause === undefined ? undefined : { cause });
+    this.name = "BasaltError";
+    this.code = code;
+    this.status = entry.status;
+  }
+}

@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { DbUnavailableError } from "../db/index.js";
+import { ApiError, DEFAULT_MESSAGES } from "../errors/index.js";
+
+/** Maps a Fastify framework error (parse, limits, media type) to an ApiError, or null for anything else. */
+function frameworkError(err: FastifyError): ApiError | null {
+  switch (err.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ApiError(413, "Request entity too large.");
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new ApiError(400, "Failed to load the submitted data due to invalid formatting.");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new ApiError(415, "Unsupported Content-Type.");
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError)
+    return new ApiError(400, "Failed to load the submitted data due to invalid formatting.");
+  const status = err.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return new ApiError(status, DEFAULT_MESSAGES[status] ?? DEFAULT_MESSAGES[400]);
+  }
+  return null;
+}
+
+/**
+ * The one place errors become HTTP answers, always in PocketBase's `{status, message, data}` shape. Causes
+ * and unexpected errors are logged with the request id; clients never see a stack or SQL.
+ */
+export function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  let apiError: ApiError;
+  if (err instanceof ApiError) {
+    apiError = err;
+    if (err.cause) request.log.debug({ err: err.cause }, "request failed");
+  } else if (err instanceof DbUnavailableError) {
+    request.log.warn({ err }, "database unavailable");
+    apiError = new ApiError(503, "The service is temporarily unavailable, please try again.");
+  } else {
+    apiError = frameworkError(err) ?? new ApiError(500);
+    if (apiError.status >= 500) request.log.error({ err }, "unhandled error");
+  }
+  if (apiError.status === 429) reply.header("Retry-After", reply.getHeader("retry-after") ?? "1");
+  reply.status(apiError.status).send(apiError.toJSON());
+}
+
+/** The answer to a route that does not exist. */
+export function handleNotFound(_request: FastifyRequest, reply: FastifyReply): void {
+  reply.status(404).send(new ApiError(404).toJSON());
+}

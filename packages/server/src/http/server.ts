@@ -1,0 +1,76 @@
+import { randomUUID } from "node:crypto";
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { registerApi } from "../api/index.js";
+import type { RequestAuth } from "../auth/index.js";
+import type { App } from "../core/app.js";
+import { handleError, handleNotFound } from "./error-handler.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The caller, or null for a guest. Loaded once per request from `Authorization`. */
+    auth: RequestAuth | null;
+  }
+}
+
+/** Builds the Fastify instance for an app: plugins, the error mapper, auth loading, access log, routes. */
+export async function buildServer(app: App): Promise<FastifyInstance> {
+  const server = Fastify({
+    loggerInstance: app.log as FastifyBaseLogger,
+    // One access-log line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: app.config.bodyLimit,
+    onProtoPoisoning: "remove",
+    onConstructorPoisoning: "remove",
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    trustProxy: app.config.trustedProxies.length ? app.config.trustedProxies : false,
+    forceCloseConnections: "idle",
+    requestTimeout: 300_000,
+    keepAliveTimeout: 65_000,
+    http: { headersTimeout: 15_000 } as never,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+  server.server.maxConnections = 10_000;
+
+  const anyOrigin = app.config.origins.includes("*");
+  await server.register(cors, {
+    origin: anyOrigin ? true : app.config.origins,
+    methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    credentials: false,
+    maxAge: 86400,
+  });
+  await server.register(helmet, {
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: "cross-origin" },
+    crossOriginEmbedderPolicy: false,
+    hsts: false,
+  });
+
+  server.decorateRequest("auth", null);
+  server.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    request.auth = await app.auth.authenticate(request.headers.authorization);
+  });
+  server.addHook("onResponse", async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        ip: request.ip,
+        auth: request.auth ? `${request.auth.collection.name}/${String(request.auth.record.id)}` : undefined,
+      },
+      "request",
+    );
+  });
+
+  server.setErrorHandler(handleError);
+  server.setNotFoundHandler(handleNotFound);
+  registerApi(server, app);
+  return server;
+}

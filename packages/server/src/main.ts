@@ -1,0 +1,93 @@
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { type Logger, pino } from "pino";
+import { type App, openApp } from "./core/app.js";
+import { type BasaltConfig, DEFAULT_CONFIG, parseListenAddress } from "./core/config.js";
+import { BasaltError } from "./errors/index.js";
+import { buildServer } from "./http/server.js";
+
+export type { App } from "./core/app.js";
+export { type BasaltConfig, DEFAULT_CONFIG } from "./core/config.js";
+
+/** A composed Basalt: the app's services and its HTTP server, not yet listening. */
+export interface Basalt {
+  readonly app: App;
+  readonly server: FastifyInstance;
+  /** Starts listening on `config.http`; resolves with the bound address (`http://host:port`). */
+  listen(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to `shutdownTimeoutMs`), then closes the database. */
+  close(): Promise<void>;
+}
+
+/** The redaction list applied to every log line: credentials never reach the logs. */
+export const LOG_REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "headers.authorization",
+  "password",
+  "passwordConfirm",
+  "oldPassword",
+  "token",
+  "*.password",
+  "*.token",
+  "*.tokenKey",
+];
+
+/** Creates the root pino logger. */
+export function createLogger(level: BasaltConfig["logLevel"]): Logger {
+  return pino({ level, redact: { paths: LOG_REDACT, censor: "[redacted]" } });
+}
+
+/**
+ * Opens the data folder and composes the server. Importing this module has no side effects; nothing
+ * listens until `listen()` is called.
+ */
+export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Logger): Promise<Basalt> {
+  const full: BasaltConfig = { ...DEFAULT_CONFIG, ...config };
+  const log = logger ?? createLogger(full.logLevel);
+  const app = await openApp(full, log);
+  let server: FastifyInstance;
+  try {
+    server = await buildServer(app);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    server,
+    async listen() {
+      const addr = parseListenAddress(full.http);
+      if (!addr) throw new BasaltError("BASALT_ERR_SERVE_BAD_ADDRESS", `Got "${full.http}".`);
+      try {
+        await server.listen({ host: addr.host, port: addr.port });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+          throw new BasaltError(
+            "BASALT_ERR_SERVE_PORT_IN_USE",
+            `${full.http} is taken by another program.`,
+            err,
+          );
+        }
+        throw err;
+      }
+      const bound = server.server.address() as AddressInfo;
+      const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+      return `http://${host}:${bound.port}`;
+    },
+    close() {
+      closing ??= (async () => {
+        const timer = setTimeout(() => server.server.closeAllConnections?.(), full.shutdownTimeoutMs);
+        timer.unref();
+        try {
+          await server.close();
+        } finally {
+          clearTimeout(timer);
+          await app.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
