@@ -50,6 +50,15 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     hsts: false,
   });
 
+  // PocketBase (and the SDK, which sends a JSON content type on body-less POST/DELETE) treats an empty body
+  // as an empty object; everything else goes through Fastify's parser, which drops prototype keys.
+  const jsonParser = server.getDefaultJsonParser("remove", "remove");
+  server.removeContentTypeParser("application/json");
+  server.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (typeof body === "string" && body.trim() === "") return done(null, {});
+    return jsonParser(request, body, done);
+  });
+
   server.decorateRequest("auth", null);
   server.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
