@@ -54,6 +54,11 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
     throw err;
   }
   let closing: Promise<void> | undefined;
+  // While shutting down, answers ask the client to close its connection, so kept-alive sockets do not hold
+  // the drain open until the timeout.
+  server.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   return {
     app,
     server,

@@ -56,7 +56,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   server.removeContentTypeParser("application/json");
   server.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if (typeof body === "string" && body.trim() === "") return done(null, {});
-    return jsonParser(request, body, done);
+    return jsonParser(request, body as string, done);
   });
 
   server.decorateRequest("auth", null);

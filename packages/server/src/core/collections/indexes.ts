@@ -24,6 +24,9 @@ const CREATE_RE = new RegExp(
 );
 const COLUMN_RE = new RegExp(String.raw`^\s*(${IDENT})(?:\s+COLLATE\s+(NOCASE))?(?:\s+(ASC|DESC))?\s*$`, "i");
 const KEYWORDS = new Set(["AND", "OR", "NOT", "IS", "NULL", "TRUE", "FALSE"]);
+/** Bare words that would make a WHERE part more than a simple condition; they must be quoted to be columns. */
+const FORBIDDEN_WORDS =
+  /^(select|from|union|insert|update|delete|drop|create|alter|attach|detach|pragma|with|values|exists|case|when|then|else|end|like|glob|match|regexp|in|between|cast|collate|escape|limit|order|group|having|join)$/i;
 
 function unquote(ident: string): string {
   const first = ident[0];
@@ -54,7 +57,7 @@ function tokenizeWhere(text: string): WhereToken[] | null {
     }
     const rest = text.slice(i);
     const hit = WHERE_PATTERNS.map((p) => ({ p, m: p.re.exec(rest) })).find((x) => x.m);
-    if (!hit?.m) return null;
+    if (!hit?.m || FORBIDDEN_WORDS.test(hit.m[0])) return null;
     tokens.push(hit.p.make(hit.m[0], hit.m));
     i += hit.m[0].length;
   }

@@ -60,6 +60,15 @@ function wrap<T>(fn: () => T): T {
   }
 }
 
+/** Runs a synchronous driver call as a promise: errors reject, they never throw at the call site. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(wrap(fn));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 function openConnection(file: string, options: SqliteOptions, readonly: boolean): Conn {
   const conn = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
   conn.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
@@ -88,28 +97,26 @@ class Runner implements Queryable {
   ) {}
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return Promise.resolve(
-      wrap(() => {
-        const stmt = this.cache.get(sql);
-        if (!stmt.reader) {
-          stmt.run(...bind(params));
-          return [] as T[];
-        }
-        return stmt.all(...bind(params)) as T[];
-      }),
-    );
+    return settle(() => {
+      const stmt = this.cache.get(sql);
+      if (!stmt.reader) {
+        stmt.run(...bind(params));
+        return [] as T[];
+      }
+      return stmt.all(...bind(params)) as T[];
+    });
   }
 
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return Promise.resolve(wrap(() => this.cache.get(sql).get(...bind(params)) as T | undefined));
+    return settle(() => this.cache.get(sql).get(...bind(params)) as T | undefined);
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
-    return Promise.resolve(wrap(() => ({ changes: this.cache.get(sql).run(...bind(params)).changes })));
+    return settle(() => ({ changes: this.cache.get(sql).run(...bind(params)).changes }));
   }
 
   exec(sql: string): Promise<void> {
-    return Promise.resolve(wrap(() => void this.conn.exec(sql)));
+    return settle(() => void this.conn.exec(sql));
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -127,41 +134,33 @@ class Runner implements Queryable {
   }
 
   tableColumns(table: string): Promise<ColumnInfo[]> {
-    return Promise.resolve(
-      wrap(() =>
-        (
-          this.conn
-            .prepare('SELECT name, type, "notnull" AS nn, pk FROM pragma_table_info(?)')
-            .all(table) as {
-            name: string;
-            type: string;
-            nn: number;
-            pk: number;
-          }[]
-        ).map((c) => ({ name: c.name, type: c.type, notNull: c.nn === 1, primaryKey: c.pk > 0 })),
-      ),
+    return settle(() =>
+      (
+        this.conn.prepare('SELECT name, type, "notnull" AS nn, pk FROM pragma_table_info(?)').all(table) as {
+          name: string;
+          type: string;
+          nn: number;
+          pk: number;
+        }[]
+      ).map((c) => ({ name: c.name, type: c.type, notNull: c.nn === 1, primaryKey: c.pk > 0 })),
     );
   }
 
   tableExists(table: string): Promise<boolean> {
-    return Promise.resolve(
-      wrap(
-        () =>
-          this.conn
-            .prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ? COLLATE NOCASE")
-            .get(table) !== undefined,
-      ),
+    return settle(
+      () =>
+        this.conn
+          .prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ? COLLATE NOCASE")
+          .get(table) !== undefined,
     );
   }
 
   describeQuery(sql: string): Promise<{ name: string; table: string | null; column: string | null }[]> {
-    return Promise.resolve(
-      wrap(() =>
-        this.conn
-          .prepare(sql)
-          .columns()
-          .map((c) => ({ name: c.name, table: c.table, column: c.column })),
-      ),
+    return settle(() =>
+      this.conn
+        .prepare(sql)
+        .columns()
+        .map((c) => ({ name: c.name, table: c.table, column: c.column })),
     );
   }
 }
@@ -264,8 +263,8 @@ export class SqliteDatabase implements Database {
     return (this.current() ?? this.writerRunner).describeQuery(sql);
   }
 
-  async ping(): Promise<void> {
-    wrap(() => this.reader.prepare("SELECT 1").get());
+  ping(): Promise<void> {
+    return settle(() => void this.reader.prepare("SELECT 1").get());
   }
 
   /** Checkpoints the WAL and closes both connections. Waits for the running write, if any. */
