@@ -1,4 +1,4 @@
-import { ClientResponseError } from "pocketbase";
+import { ClientResponseError, type CollectionModel } from "pocketbase";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUPERUSER, startServer, superuserSdk, type TestServer } from "../harness/server.js";
 
@@ -88,7 +88,7 @@ describe("the pocketbase SDK manages collections unchanged", () => {
       fields,
       indexes: ["CREATE UNIQUE INDEX idx_articles_headline ON articles (headline)"],
     });
-    expect(renamed.fields.find((f: { id: string }) => f.id === tags.id)).toBeTruthy();
+    expect(renamed.fields.find((f: { id: string }) => f.id === tags?.id)).toBeTruthy();
     expect(renamed.fields.some((f: { name: string }) => f.name === "headline")).toBe(true);
     expect(renamed.fields.some((f: { name: string }) => f.name === "title")).toBe(false);
     expect(renamed.indexes).toEqual([
@@ -104,6 +104,7 @@ describe("the pocketbase SDK manages collections unchanged", () => {
 
   it("imports two collections at once and lists them", async () => {
     const pb = await superuserSdk(server);
+    // The SDK types a full CollectionModel; an app may send partial definitions, as PocketBase allows.
     await pb.collections.import([
       { id: "pbc_books0000001", name: "books", type: "base", fields: [{ name: "name", type: "text" }] },
       {
@@ -120,7 +121,7 @@ describe("the pocketbase SDK manages collections unchanged", () => {
           { name: "stars", type: "number" },
         ],
       },
-    ]);
+    ] as unknown as CollectionModel[]);
     const all = await pb.collections.getFullList();
     const names = all.map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(["books", "reviews", "articles", "users", "_superusers"]));
@@ -149,7 +150,7 @@ describe("the pocketbase SDK manages collections unchanged", () => {
         }),
       () => pb.collections.update("articles", { indexes: ["CREATE UNIQUE INDEX broken ON articles ("] }),
       () => pb.collections.update("articles", { name: "books" }),
-      () => pb.collections.import([{ name: "ok_one" }, { name: "not ok" }]),
+      () => pb.collections.import([{ name: "ok_one" }, { name: "not ok" }] as unknown as CollectionModel[]),
       () => pb.collections.delete("books"),
     ];
     for (const attempt of attempts) {
