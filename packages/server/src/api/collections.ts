@@ -13,11 +13,8 @@ export function registerCollections(server: FastifyInstance, app: App): void {
   server.get("/api/collections", async (request) => {
     requireSuperuser(request);
     const params = readListParams(request.query);
-    const all = app.collections.list();
-    const matching = app.listCollections(all, params.filter, params.sort);
-    const start = (params.page - 1) * params.perPage;
-    const items = matching.slice(start, start + params.perPage).map(collectionToJSON);
-    return listResult(params, items, params.skipTotal ? null : matching.length);
+    const page = await app.listCollections(params);
+    return listResult(params, page.items.map(collectionToJSON), page.totalItems);
   });
 
   server.get("/api/collections/meta/scaffolds", async (request) => {

@@ -4,7 +4,9 @@ import type { Logger } from "pino";
 import { AuthService } from "../auth/index.js";
 import { type Database, openSqlite } from "../db/index.js";
 import { forbidden } from "../errors/index.js";
-import { listCollections } from "./collections/collections-query.js";
+import { clearRulesCache } from "../rules/index.js";
+import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
+import { checkRule } from "./collections/rule-checker.js";
 import {
   type AuthCollection,
   type Collection,
@@ -21,8 +23,14 @@ export interface App {
   readonly db: Database;
   readonly collections: CollectionsService;
   readonly auth: AuthService;
-  /** Filters and sorts collections for the collections list route (PocketBase's filter syntax). */
-  listCollections(all: Collection[], filter: string, sort: string): Collection[];
+  /** One page of the collections list, filtered and sorted with PocketBase's filter syntax. */
+  listCollections(opts: {
+    filter: string;
+    sort: string;
+    page: number;
+    perPage: number;
+    skipTotal: boolean;
+  }): Promise<CollectionsPage>;
   /**
    * Checks an auth collection's `authRule` for a record about to receive a token; throws 403 when it does not
    * match. `""` lets everyone in; a rule expression is evaluated against the record.
@@ -39,8 +47,10 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
   mkdirSync(config.dataDir, { recursive: true });
   const db = openSqlite(join(config.dataDir, "data.db"), { synchronous: config.sqliteSynchronous });
   try {
-    const collections = new CollectionsService(db);
+    const collections = new CollectionsService(db, { checkRule });
     await collections.init(initialCollections);
+    // Compiled rules embed the schema: drop them whenever a collection changes.
+    collections.onChange(() => clearRulesCache());
     const auth = new AuthService(db, collections);
     return {
       config,
@@ -48,7 +58,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       db,
       collections,
       auth,
-      listCollections,
+      listCollections: (opts) => queryCollections(db, (id) => collections.find(id), opts),
       checkAuthRule: async (collection, _record) => {
         const rule = collection.authRule;
         if (rule === "" || rule === undefined || collection.name === "_superusers") return;

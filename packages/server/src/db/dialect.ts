@@ -153,6 +153,11 @@ export interface Dialect {
   strftimeFormat(format: string): string | null;
   /** Translates one strftime modifier (e.g. `+1 day`) into the bound value, or null if unsupported. */
   strftimeModifier(modifier: string): string | null;
+  /**
+   * Adapts a bound value to what the engine can carry; PostgreSQL text cannot hold U+0000, so it becomes
+   * U+FFFD (such a value can never equal stored text anyway). Drivers should apply it to every parameter.
+   */
+  bindValue(value: SqlValue): SqlValue;
   /** True when `INSERT … RETURNING` is supported. */
   readonly supportsReturning: boolean;
 }

@@ -191,6 +191,38 @@ describe("collections API reads", () => {
         token,
         status: 400,
       },
+      {
+        name: "filters by name and type",
+        method: "GET",
+        url: `/api/collections?filter=${encodeURIComponent("name ~ 'post' && type = 'base'")}`,
+        token,
+        status: 200,
+        json: { totalItems: 1, items: [{ name: "posts" }] },
+      },
+      {
+        name: "filters system collections out and sorts by name descending",
+        method: "GET",
+        url: `/api/collections?filter=${encodeURIComponent("system = false")}&sort=-name`,
+        token,
+        status: 200,
+        json: { totalItems: 3, items: [{ name: "users" }, { name: "posts" }, { name: "authors" }] },
+      },
+      {
+        name: "a filter on an unknown field is a 400",
+        method: "GET",
+        url: `/api/collections?filter=${encodeURIComponent("fields ~ 'x'")}`,
+        token,
+        status: 400,
+        json: { status: 400, data: {} },
+      },
+      {
+        name: "a filter that does not parse is a 400 without SQL",
+        method: "GET",
+        url: `/api/collections?filter=${encodeURIComponent("name = 'x' ) UNION SELECT 1 --")}`,
+        token,
+        status: 400,
+        notContains: ["SQL", "sqlite", "syntax error"],
+      },
     ],
   );
 });
@@ -259,6 +291,10 @@ describe("invalid collection definitions change nothing", () => {
       field: "fields",
     },
     { name: "a rule that is not a string", body: { name: "x11", listRule: 5 }, field: "listRule" },
+    { name: "a rule that does not parse", body: { name: "x17", listRule: "id = (" }, field: "listRule" },
+    { name: "a rule naming an unknown field", body: { name: "x18", viewRule: "nope = 1" }, field: "viewRule" },
+    { name: "a rule with an unknown macro", body: { name: "x19", listRule: "@request.auth.id != '' && created > @never" }, field: "listRule" },
+    { name: "an auth rule naming an unknown field", body: { name: "x20", type: "auth", authRule: "banned = false" }, field: "authRule" },
     { name: "a view without a query", body: { name: "x12", type: "view" }, field: "viewQuery" },
     {
       name: "a view with a write statement",
@@ -305,6 +341,25 @@ describe("invalid collection definitions change nothing", () => {
     expect(await snapshot()).toBe(before);
     const cols = await server.basalt.app.db.tableColumns("posts");
     expect(cols.map((c) => c.name)).toEqual(["id", "title", "author"]);
+  });
+
+  it("accepts rules that name the collection's own fields, relations and @request", async () => {
+    const res = await server.fetch("/api/collections", {
+      method: "POST",
+      token: su,
+      json: {
+        name: "notes",
+        fields: [
+          { name: "text", type: "text" },
+          { name: "owner", type: "relation", collectionId: "_pb_users_auth_", maxSelect: 1 },
+        ],
+        listRule: "owner = @request.auth.id || owner.name = 'public'",
+        viewRule: "@request.auth.id != ''",
+        createRule: "@request.body.text:isset = true",
+      },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await server.fetch("/api/collections/notes", { method: "DELETE", token: su })).status).toBe(204);
   });
 
   it("refuses to change a field's type", async () => {

@@ -32,3 +32,4 @@ export {
 } from "./model.js";
 export { COLLECTIONS_TABLE, PARAMS_TABLE } from "./store.js";
 export { INTERNAL_TABLES, validateCollection } from "./validate.js";
+export { checkRule, schemaOf } from "./rule-checker.js";

@@ -46,8 +46,8 @@ export interface ValidateContext {
   readonly previous: Collection | undefined;
   /** Every collection as it will be after this change (this one included). */
   readonly all: readonly Collection[];
-  /** Validates one rule expression; returns an error message or null. */
-  readonly checkRule?: (collection: Collection, rule: string) => string | null;
+  /** Validates one rule expression against the schema `all`; returns an error message or null. */
+  readonly checkRule?: (collection: Collection, rule: string, all: readonly Collection[]) => string | null;
 }
 
 function err(code: string, message: string, params?: Record<string, unknown>) {
@@ -204,7 +204,7 @@ function validateRules(c: Collection, ctx: ValidateContext, errors: ErrorData): 
       errors[key] = err("validation_invalid_rule", "Invalid rule. The rule is longer than 3500 characters.");
       continue;
     }
-    const problem = rule.trim() === "" ? null : ctx.checkRule?.(c, rule);
+    const problem = rule.trim() === "" ? null : ctx.checkRule?.(c, rule, ctx.all);
     if (problem) errors[key] = err("validation_invalid_rule", `Invalid rule. Raw error: ${problem}`);
   }
 }

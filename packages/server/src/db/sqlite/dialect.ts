@@ -83,6 +83,7 @@ export const sqliteDialect: Dialect = {
     `(6371 * acos(min(1.0, max(-1.0, cos(radians(${latA})) * cos(radians(${latB})) * cos(radians(${lonB}) - radians(${lonA})) + sin(radians(${latA})) * sin(radians(${latB}))))))`,
   boolLiteral: (value) => (value ? "TRUE" : "FALSE"),
   typedParam: () => "?",
+  bindValue: (value) => value,
   jsonExtractAs: (expr, path) => `json_extract(${expr}, ${jsonPath(path)})`,
   // SQLite's column affinity already converts numeric-looking text when compared with a number column.
   textToNumber: (expr) => expr,
