@@ -6,13 +6,13 @@ import { type Database, openSqlite } from "../db/index.js";
 import { forbidden } from "../errors/index.js";
 import { clearRulesCache } from "../rules/index.js";
 import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
-import { checkRule } from "./collections/rule-checker.js";
 import {
   type AuthCollection,
   type Collection,
   CollectionsService,
   initialCollections,
 } from "./collections/index.js";
+import { checkRule } from "./collections/rule-checker.js";
 import type { BasaltConfig } from "./config.js";
 import { type RecordRow, truncateCollection } from "./records/index.js";
 

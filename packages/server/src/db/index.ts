@@ -19,7 +19,7 @@ export {
   DbUnavailableError,
   UniqueViolationError,
 } from "./errors.js";
-export { createView, dropTable, dropView, syncTable } from "./schema-sync.js";
 export { postgresDialect } from "./postgres/dialect.js";
+export { createView, dropTable, dropView, syncTable } from "./schema-sync.js";
 export { sqliteDialect } from "./sqlite/dialect.js";
 export { openSqlite, SqliteDatabase, type SqliteOptions } from "./sqlite/driver.js";

@@ -292,9 +292,21 @@ describe("invalid collection definitions change nothing", () => {
     },
     { name: "a rule that is not a string", body: { name: "x11", listRule: 5 }, field: "listRule" },
     { name: "a rule that does not parse", body: { name: "x17", listRule: "id = (" }, field: "listRule" },
-    { name: "a rule naming an unknown field", body: { name: "x18", viewRule: "nope = 1" }, field: "viewRule" },
-    { name: "a rule with an unknown macro", body: { name: "x19", listRule: "@request.auth.id != '' && created > @never" }, field: "listRule" },
-    { name: "an auth rule naming an unknown field", body: { name: "x20", type: "auth", authRule: "banned = false" }, field: "authRule" },
+    {
+      name: "a rule naming an unknown field",
+      body: { name: "x18", viewRule: "nope = 1" },
+      field: "viewRule",
+    },
+    {
+      name: "a rule with an unknown macro",
+      body: { name: "x19", listRule: "@request.auth.id != '' && created > @never" },
+      field: "listRule",
+    },
+    {
+      name: "an auth rule naming an unknown field",
+      body: { name: "x20", type: "auth", authRule: "banned = false" },
+      field: "authRule",
+    },
     { name: "a view without a query", body: { name: "x12", type: "view" }, field: "viewQuery" },
     {
       name: "a view with a write statement",

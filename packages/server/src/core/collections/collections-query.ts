@@ -43,7 +43,13 @@ export async function queryCollections(
   opts: { filter: string; sort: string; page: number; perPage: number; skipTotal: boolean },
 ): Promise<CollectionsPage> {
   const schema: RuleSchema = { get: (n) => (n === COLLECTIONS_TABLE ? COLLECTIONS_TABLE_SCHEMA : undefined) };
-  const base = { dialect: db.dialect, schema, collection: COLLECTIONS_TABLE_SCHEMA, alias: "c", request: EMPTY_REQUEST };
+  const base = {
+    dialect: db.dialect,
+    schema,
+    collection: COLLECTIONS_TABLE_SCHEMA,
+    alias: "c",
+    request: EMPTY_REQUEST,
+  };
   const filters: CompiledFilter[] = opts.filter.trim()
     ? [compileFilter({ ...base, text: opts.filter, mode: "client", isSuperuser: true })]
     : [];

@@ -30,6 +30,6 @@ export {
   type RuleName,
   type TokenConfig,
 } from "./model.js";
+export { checkRule, schemaOf } from "./rule-checker.js";
 export { COLLECTIONS_TABLE, PARAMS_TABLE } from "./store.js";
 export { INTERNAL_TABLES, validateCollection } from "./validate.js";
-export { checkRule, schemaOf } from "./rule-checker.js";
