@@ -59,6 +59,10 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
   server.addHook("onSend", async (_request, reply) => {
     if (closing) reply.header("connection", "close");
   });
+  // Realtime streams never finish by themselves: end them first so the drain waits only for real requests.
+  server.addHook("preClose", async () => {
+    app.realtime.closeAll();
+  });
   return {
     app,
     server,

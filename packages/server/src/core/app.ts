@@ -3,7 +3,8 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { AuthService } from "../auth/index.js";
 import { type Database, openSqlite } from "../db/index.js";
-import { forbidden } from "../errors/index.js";
+import { ApiError, forbidden } from "../errors/index.js";
+import { LocalBus, RealtimeBroker, type RealtimeBus } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
 import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
 import {
@@ -14,7 +15,10 @@ import {
 } from "./collections/index.js";
 import { checkRule } from "./collections/rule-checker.js";
 import type { BasaltConfig } from "./config.js";
-import { type RecordRow, truncateCollection } from "./records/index.js";
+import { EventBus } from "./events.js";
+import { type RecordRequest, type RecordRow, RecordsService, truncateCollection } from "./records/index.js";
+import { findRowWithRule } from "./records/records-query.js";
+import { defaultSettings, SettingsService } from "./settings/index.js";
 
 /** The composed application: configuration, logger, database and the services every route uses. */
 export interface App {
@@ -23,6 +27,14 @@ export interface App {
   readonly db: Database;
   readonly collections: CollectionsService;
   readonly auth: AuthService;
+  /** Record CRUD with every access rule enforced (REST, batch, realtime and hooks go through it). */
+  readonly records: RecordsService;
+  /** Committed record events (emitted after the transaction commits). */
+  readonly events: EventBus;
+  /** The application settings (`/api/settings`). */
+  readonly settings: SettingsService;
+  /** This instance's realtime (SSE) clients, fed by the realtime bus. */
+  readonly realtime: RealtimeBroker;
   /** One page of the collections list, filtered and sorted with PocketBase's filter syntax. */
   listCollections(opts: {
     filter: string;
@@ -32,10 +44,20 @@ export interface App {
     skipTotal: boolean;
   }): Promise<CollectionsPage>;
   /**
-   * Checks an auth collection's `authRule` for a record about to receive a token; throws 403 when it does not
-   * match. `""` lets everyone in; a rule expression is evaluated against the record.
+   * Whether a stored record matches a rule for a request (PocketBase's CanAccessRecord): `null` only for a
+   * superuser request, `""` always, an expression when it selects the record.
    */
-  checkAuthRule(collection: AuthCollection, record: RecordRow): Promise<void>;
+  recordMatchesRule(
+    collection: Collection,
+    record: RecordRow,
+    rule: string | null,
+    req: RecordRequest,
+  ): Promise<boolean>;
+  /**
+   * Checks an auth collection's `authRule` for a record about to receive a token, evaluated for the request
+   * (a guest when omitted); throws 403 when it does not match.
+   */
+  checkAuthRule(collection: AuthCollection, record: RecordRow, req?: RecordRequest): Promise<void>;
   /** Deletes every record of a collection, with relation cascades; all or nothing. */
   truncateCollection(collection: Collection): Promise<void>;
   /** Closes the database; the HTTP server is closed by its owner first. */
@@ -52,20 +74,61 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     // Compiled rules embed the schema: drop them whenever a collection changes.
     collections.onChange(() => clearRulesCache());
     const auth = new AuthService(db, collections);
+    const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
+    const records = new RecordsService({ db, collections, events });
+    const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
+    await settings.init();
+    const bus: RealtimeBus = new LocalBus();
+    const realtime = new RealtimeBroker(
+      { collections, records, bus, log },
+      { idleTimeoutMs: config.realtimeIdleTimeoutMs, maxBufferBytes: config.realtimeMaxBufferBytes },
+    );
+    // Every committed record change, whatever wrote it, goes to the subscribers of every instance.
+    events.on("record", (e) => {
+      void bus.publish({
+        kind: "record",
+        action: e.action,
+        collectionId: e.collection.id,
+        record: e.record,
+        ...(e.before ? { before: e.before } : {}),
+      });
+    });
+    const recordMatchesRule: App["recordMatchesRule"] = async (collection, record, rule, req) => {
+      if (req.auth?.isSuperuser || rule === "") return true;
+      if (rule === null) return false;
+      try {
+        return (
+          (await findRowWithRule(records.queryContext(req), collection, String(record.id), rule)) !==
+          undefined
+        );
+      } catch (err) {
+        if (err instanceof ApiError) return false;
+        throw err;
+      }
+    };
     return {
       config,
       log,
       db,
+      recordMatchesRule,
       collections,
       auth,
+      records,
+      events,
+      settings,
+      realtime,
       listCollections: (opts) => queryCollections(db, (id) => collections.find(id), opts),
-      checkAuthRule: async (collection, _record) => {
-        const rule = collection.authRule;
-        if (rule === "" || rule === undefined || collection.name === "_superusers") return;
+      checkAuthRule: async (collection, record, req = { auth: null }) => {
+        if (collection.name === "_superusers") return;
+        if (await recordMatchesRule(collection, record, collection.authRule ?? "", req)) return;
         throw forbidden("The request doesn't satisfy the collection requirements to authenticate.");
       },
       truncateCollection: (c) => truncateCollection(db, collections.list(), c),
-      close: () => db.close(),
+      close: async () => {
+        realtime.closeAll();
+        await bus.close();
+        await db.close();
+      },
     };
   } catch (err) {
     await db.close();

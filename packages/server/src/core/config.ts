@@ -20,6 +20,10 @@ export interface BasaltConfig {
   appName: string;
   /** Proxies whose X-Forwarded-For is trusted (IPs or CIDRs). */
   trustedProxies: string[];
+  /** A realtime client that receives nothing for this long is disconnected (the SDK reconnects). */
+  realtimeIdleTimeoutMs: number;
+  /** Unsent realtime bytes a client may have before it is disconnected. */
+  realtimeMaxBufferBytes: number;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -34,6 +38,8 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   appUrl: "http://127.0.0.1:8090",
   appName: "Basalt",
   trustedProxies: [],
+  realtimeIdleTimeoutMs: 5 * 60_000,
+  realtimeMaxBufferBytes: 1 << 20,
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

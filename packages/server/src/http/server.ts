@@ -6,6 +6,7 @@ import { registerApi } from "../api/index.js";
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { handleError, handleNotFound } from "./error-handler.js";
+import { registerMultipartFields } from "./multipart-fields.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -58,6 +59,8 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     if (typeof body === "string" && body.trim() === "") return done(null, {});
     return jsonParser(request, body as string, done);
   });
+
+  registerMultipartFields(server);
 
   server.decorateRequest("auth", null);
   server.addHook("onRequest", async (request, reply) => {

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from "fastify";
+import type { App } from "../core/app.js";
+import { badRequest, type ErrorData, fieldError, forbidden, notFound } from "../errors/index.js";
+import { MAX_SUBSCRIPTIONS, MAX_TOPIC_LENGTH, parseTopic, type Topic } from "../realtime/index.js";
+import { bodyObject } from "./guards.js";
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-store",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
+
+/**
+ * The realtime API as PocketBase speaks it: `GET /api/realtime` opens an SSE stream that starts with
+ * `PB_CONNECT`; `POST /api/realtime {clientId, subscriptions}` replaces that client's subscriptions (204).
+ */
+export function registerRealtime(server: FastifyInstance, app: App): void {
+  server.get("/api/realtime", (request, reply) => {
+    reply.hijack();
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
+    reply.raw.writeHead(200, { ...headers, ...SSE_HEADERS });
+    request.raw.socket.setTimeout(0);
+    request.raw.socket.setNoDelay(true);
+    app.realtime.connect(reply.raw, request.ip);
+  });
+
+  server.post("/api/realtime", async (request, reply) => {
+    const body = bodyObject(request);
+    const errors: ErrorData = {};
+    const clientId = body.clientId;
+    const subscriptions = body.subscriptions ?? [];
+    if (typeof clientId !== "string" || clientId === "")
+      errors.clientId = fieldError("validation_required", "Cannot be blank.");
+    else if (clientId.length > 255)
+      errors.clientId = fieldError("validation_length_out_of_range", "The length must be between 1 and 255.");
+    const topics: Topic[] = [];
+    if (!Array.isArray(subscriptions)) {
+      errors.subscriptions = fieldError("validation_invalid_type", "Must be a list of strings.");
+    } else if (subscriptions.length > MAX_SUBSCRIPTIONS) {
+      errors.subscriptions = fieldError(
+        "validation_length_too_long",
+        `The length must be no more than ${MAX_SUBSCRIPTIONS}.`,
+      );
+    } else {
+      const bad: ErrorData = {};
+      subscriptions.forEach((s, i) => {
+        const topic = typeof s === "string" ? parseTopic(s) : null;
+        if (topic) topics.push(topic);
+        else if (typeof s === "string" && s.length > MAX_TOPIC_LENGTH) {
+          bad[String(i)] = fieldError(
+            "validation_length_too_long",
+            `The length must be no more than ${MAX_TOPIC_LENGTH}.`,
+          );
+        } else bad[String(i)] = fieldError("validation_invalid_subscription", "Invalid subscription.");
+      });
+      if (Object.keys(bad).length) errors.subscriptions = bad;
+    }
+    if (Object.keys(errors).length)
+      throw badRequest("An error occurred while validating the submitted data.", errors);
+    const client = app.realtime.client(clientId as string);
+    if (!client) throw notFound("Missing or invalid client id.");
+    if (client.ip !== request.ip) throw badRequest("The current and the previous request IP don't match.");
+    const previous = client.auth;
+    const next = request.auth;
+    // Only a guest may become signed in; any other change of identity needs a new connection.
+    if (
+      previous &&
+      (!next || previous.collection.id !== next.collection.id || previous.record.id !== next.record.id)
+    ) {
+      throw forbidden("The current and the previous request authorization don't match.");
+    }
+    app.realtime.setSubscriptions(client, topics, next);
+    return reply.status(204).send();
+  });
+}

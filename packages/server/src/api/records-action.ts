@@ -1,0 +1,93 @@
+import type { RequestAuth } from "../auth/index.js";
+import type { App } from "../core/app.js";
+import type { Collection } from "../core/collections/index.js";
+import type { RecordRequest, RecordsService } from "../core/records/index.js";
+import { badRequest, notFound } from "../errors/index.js";
+import { isPlainObject } from "../util/index.js";
+import { readListParams } from "./list-params.js";
+
+/** One records operation as a route or a batch item asks for it. */
+export interface RecordAction {
+  readonly kind: "list" | "view" | "create" | "update" | "upsert" | "delete";
+  readonly collection: string;
+  readonly id?: string;
+  /** Query parameters (first value of each). */
+  readonly query: Record<string, string>;
+  readonly body?: unknown;
+}
+
+/** Who is calling, as the HTTP layer knows it. */
+export interface ActionCaller {
+  readonly auth: RequestAuth | null;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly method: string;
+  readonly context: string;
+}
+
+/** The first value of each query parameter, as strings. */
+export function flatQuery(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isPlainObject(query)) return out;
+  for (const [k, v] of Object.entries(query)) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (typeof first === "string") out[k] = first;
+  }
+  return out;
+}
+
+/** Finds the collection a records route names, or PocketBase's 404. */
+export function collectionOr404(app: App, idOrName: string): Collection {
+  const c = app.collections.find(idOrName);
+  if (!c) throw notFound("Missing collection context.");
+  return c;
+}
+
+function bodyOf(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (!isPlainObject(body)) throw badRequest("Failed to load the submitted data due to invalid formatting.");
+  return body;
+}
+
+/**
+ * Runs one records operation through the records service and returns PocketBase's status and JSON body
+ * (records enriched with `expand`/`fields` as the query asks). Errors are thrown as ApiErrors.
+ */
+export async function runRecordAction(
+  app: App,
+  records: RecordsService,
+  action: RecordAction,
+  caller: ActionCaller,
+): Promise<{ status: number; body: unknown }> {
+  const collection = collectionOr404(app, action.collection);
+  const body =
+    action.kind === "create" || action.kind === "update" || action.kind === "upsert"
+      ? bodyOf(action.body)
+      : undefined;
+  const req: RecordRequest = { ...caller, query: action.query, body };
+  const opts = { expand: action.query.expand, fields: action.query.fields };
+  switch (action.kind) {
+    case "list": {
+      const page = await records.list(collection, req, readListParams(action.query));
+      const items = await records.enrich(collection, page.items, req, opts);
+      return { status: 200, body: { ...page, items } };
+    }
+    case "view": {
+      const row = await records.view(collection, action.id ?? "", req);
+      return { status: 200, body: (await records.enrich(collection, [row], req, opts))[0] };
+    }
+    case "create":
+    case "update":
+    case "upsert": {
+      const row =
+        action.kind === "create"
+          ? await records.create(collection, req)
+          : action.kind === "update"
+            ? await records.update(collection, action.id ?? "", req)
+            : await records.upsert(collection, req);
+      return { status: 200, body: (await records.enrich(collection, [row], req, opts))[0] };
+    }
+    case "delete":
+      await records.delete(collection, action.id ?? "", req);
+      return { status: 204, body: null };
+  }
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { App } from "../core/app.js";
+import { type ActionCaller, flatQuery, type RecordAction, runRecordAction } from "./records-action.js";
+
+type Params = { collection: string; id?: string };
+
+/** The caller of a plain (non-batch) records request. */
+export function callerOf(request: FastifyRequest, context = "default"): ActionCaller {
+  return { auth: request.auth, headers: request.headers, method: request.method, context };
+}
+
+/**
+ * The records CRUD routes under `/api/collections/{collection}/records[/{id}]`: list, view, create, update
+ * and delete, each through the records service (so each rule is checked in one place).
+ */
+export function registerRecordsCrud(server: FastifyInstance, app: App): void {
+  const handle =
+    (kind: RecordAction["kind"]) =>
+    async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+      const result = await runRecordAction(
+        app,
+        app.records,
+        {
+          kind,
+          collection: request.params.collection,
+          id: request.params.id,
+          query: flatQuery(request.query),
+          body: request.body,
+        },
+        callerOf(request),
+      );
+      if (result.status === 204) return reply.status(204).send();
+      return reply.status(result.status).send(result.body);
+    };
+  const base = "/api/collections/:collection/records";
+  server.get<{ Params: Params }>(base, handle("list"));
+  server.get<{ Params: Params }>(`${base}/:id`, handle("view"));
+  server.post<{ Params: Params }>(base, handle("create"));
+  server.patch<{ Params: Params }>(`${base}/:id`, handle("update"));
+  server.delete<{ Params: Params }>(`${base}/:id`, handle("delete"));
+}

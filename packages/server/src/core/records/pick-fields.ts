@@ -1,0 +1,129 @@
+import { badRequest } from "../../errors/index.js";
+
+/** Changes a picked value (PocketBase's `:modifier(args)`). */
+export type PickModifier = (value: unknown) => unknown;
+
+/** A parsed `fields` parameter: each dotted path with its optional modifier. */
+export type FieldsSpec = ReadonlyMap<string, PickModifier | null>;
+
+const EXCLUDED_TAGS =
+  "head|style|script|iframe|embed|applet|object|svg|img|picture|dialog|template|button|form|textarea|input|select|option";
+const INLINE_TAGS = new Set(
+  "a abbr acronym b bdo big br button cite code em i label q small span strong strike sub sup time".split(
+    " ",
+  ),
+);
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+/** Plain text of an HTML fragment: excluded elements dropped, block elements separated, spaces collapsed. */
+export function htmlToText(html: string): string {
+  const noExcluded = html
+    .replace(/<!--[\s\S]*?-->/g, "")
+    .replace(new RegExp(`<(${EXCLUDED_TAGS})\\b[^>]*>[\\s\\S]*?<\\/\\1\\s*>`, "gi"), " ")
+    .replace(new RegExp(`<(${EXCLUDED_TAGS})\\b[^>]*\\/?>`, "gi"), " ");
+  const text = noExcluded.replace(/<\/?([a-z][a-z0-9-]*)\b[^>]*>/gi, (_m, tag: string) =>
+    INLINE_TAGS.has(tag.toLowerCase()) ? "" : " ",
+  );
+  const decoded = text.replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (m, e: string) => {
+    if (e[0] === "#") {
+      const code = e[1] === "x" || e[1] === "X" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1));
+      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+  return decoded.replace(/\s+/g, " ").trim();
+}
+
+/** `excerpt(max, withEllipsis?)`: a plain-text excerpt of at most `max` characters; other values pass through. */
+function excerpt(args: string[]): PickModifier {
+  if (args.length === 0) throw new Error("max argument is required - expected (max, withEllipsis?)");
+  if (args.length > 2) throw new Error("too many arguments - expected (max, withEllipsis?)");
+  const max = Number.parseInt(args[0], 10);
+  if (!Number.isFinite(max) || max <= 0) throw new Error("max argument must be > 0");
+  const ellipsis = /^(1|t|true)$/i.test(args[1]?.trim() ?? "");
+  return (value) => {
+    if (typeof value !== "string") return value;
+    const text = htmlToText(value);
+    const chars = [...text];
+    if (chars.length <= max) return text;
+    return chars.slice(0, max).join("").trim() + (ellipsis ? "..." : "");
+  };
+}
+
+function splitTopLevel(raw: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of raw) {
+    if (ch === "(") depth++;
+    else if (ch === ")") depth = Math.max(0, depth - 1);
+    if (ch === "," && depth === 0) {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** Parses a `fields` parameter; an unknown or malformed modifier is a 400. */
+export function parseFields(raw: string): FieldsSpec {
+  const spec = new Map<string, PickModifier | null>();
+  for (const item of splitTopLevel(raw)) {
+    const i = item.indexOf(":");
+    if (i < 0) {
+      spec.set(item, null);
+      continue;
+    }
+    const m = /^(\w+)\((.*)\)$/s.exec(item.slice(i + 1).trim());
+    if (m?.[1] !== "excerpt") throw badRequest("Invalid fields modifier.");
+    try {
+      spec.set(item.slice(0, i), excerpt(m[2].split(",").map((a) => a.trim())));
+    } catch (err) {
+      throw badRequest("Invalid fields modifier.", {}, err);
+    }
+  }
+  return spec;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Returns a copy of `value` keeping only the picked paths (PocketBase's picker; `*` keeps a level whole). */
+export function pickFields(value: unknown, spec: FieldsSpec): unknown {
+  if (spec.size === 0) return value;
+  if (Array.isArray(value)) return value.map((v) => (isObject(v) ? pickObject(v, spec) : v));
+  return isObject(value) ? pickObject(value, spec) : value;
+}
+
+function pickObject(obj: Record<string, unknown>, given: FieldsSpec): Record<string, unknown> {
+  let spec = given;
+  const star = spec.get("*");
+  if (star !== undefined) {
+    const next = new Map(spec);
+    for (const k of Object.keys(obj)) {
+      if (![...spec.keys()].some((f) => `${f}.`.startsWith(`${k}.`))) next.set(k, star);
+    }
+    spec = next;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(obj)) {
+    const prefix = `${k}.`;
+    const sub = new Map<string, PickModifier | null>();
+    let whole = false;
+    let modifier: PickModifier | null = null;
+    for (const [f, m] of spec) {
+      const path = `${f}.`;
+      if (!path.startsWith(prefix)) continue;
+      const rest = path.slice(prefix.length).replace(/\.$/, "");
+      if (rest === "") {
+        whole = true;
+        modifier = m;
+      } else sub.set(rest, m);
+    }
+    if (whole) out[k] = modifier ? modifier(obj[k]) : obj[k];
+    else if (sub.size) out[k] = pickFields(obj[k], sub);
+  }
+  return out;
+}

@@ -1,0 +1,71 @@
+import type { RequestAuth } from "../../auth/index.js";
+import type { RequestInfo, RuleCollection, RuleSchema } from "../../rules/index.js";
+import type { CollectionsService } from "../collections/index.js";
+
+/**
+ * Who is asking and with what: the context every records-service call takes, so each access rule is
+ * checked in one place whatever the entry point (REST, batch, realtime, hooks).
+ */
+export interface RecordRequest {
+  readonly auth: RequestAuth | null;
+  /** The submitted body (create/update); a plain object. */
+  readonly body?: Record<string, unknown>;
+  /** Query parameters (first value of each). */
+  readonly query?: Record<string, string>;
+  /** Request headers as received (lower-case names). */
+  readonly headers?: Record<string, string | string[] | undefined>;
+  readonly method?: string;
+  /** `default`, `batch`, `expand`, `realtime`, … (`@request.context`). */
+  readonly context?: string;
+}
+
+/** True when the caller is a superuser (who bypasses every rule). */
+export function isSuperuserRequest(req: RecordRequest): boolean {
+  return req.auth?.isSuperuser === true;
+}
+
+function snakeHeaders(headers: RecordRequest["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase().replaceAll("-", "_")] = Array.isArray(v) ? v.join(",") : v;
+  }
+  return out;
+}
+
+/** The `@request.*` view of a request for the rule compiler; `body` replaces the submitted body when given. */
+export function toRequestInfo(
+  req: RecordRequest,
+  body?: Record<string, unknown>,
+  context?: string,
+): RequestInfo {
+  const a = req.auth;
+  return {
+    auth: a
+      ? {
+          ...a.record,
+          id: String(a.record.id),
+          collectionId: a.collection.id,
+          collectionName: a.collection.name,
+        }
+      : null,
+    body: body ?? req.body ?? {},
+    query: req.query ?? {},
+    headers: snakeHeaders(req.headers),
+    method: (req.method ?? "GET").toUpperCase(),
+    context: context ?? req.context ?? "default",
+  };
+}
+
+const schemas = new WeakMap<CollectionsService, RuleSchema>();
+
+/** The collections as the rule compiler looks them up (by id or name). */
+export function ruleSchema(collections: CollectionsService): RuleSchema {
+  let s = schemas.get(collections);
+  if (!s) {
+    s = { get: (nameOrId) => collections.find(nameOrId) as RuleCollection | undefined };
+    schemas.set(collections, s);
+  }
+  return s;
+}

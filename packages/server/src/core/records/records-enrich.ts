@@ -1,0 +1,177 @@
+import { buildSelect, type CompiledFilter, sqlFilter } from "../../rules/index.js";
+import { type Collection, type CollectionsService, parseIndex } from "../collections/index.js";
+import { type Field, isMultiValued } from "../fields/index.js";
+import { valueList } from "./field-values/index.js";
+import { type FieldsSpec, pickFields } from "./pick-fields.js";
+import { findRowsWithRule, type QueryContext, RECORD_ALIAS, ruleFilter } from "./records-query.js";
+import { type RecordRow, serializeRecord } from "./serialize.js";
+
+/** PocketBase's limit on nested expand levels. */
+export const MAX_EXPAND_DEPTH = 6;
+
+type ExpandTree = Map<string, ExpandTree>;
+
+/** Parses `a,b.c,d_via_e` into a tree, ignoring levels past the maximum depth. */
+export function parseExpand(raw: string): ExpandTree {
+  const root: ExpandTree = new Map();
+  for (const item of raw.split(",")) {
+    const parts = item.trim().split(".").filter(Boolean).slice(0, MAX_EXPAND_DEPTH);
+    let node = root;
+    for (const p of parts) {
+      let next = node.get(p);
+      if (!next) {
+        next = new Map();
+        node.set(p, next);
+      }
+      node = next;
+    }
+  }
+  return root;
+}
+
+/** What turning rows into API JSON needs: collections, the caller's query context and the options. */
+export interface EnrichContext {
+  readonly collections: CollectionsService;
+  /** The caller's context (visibility, manage rule). */
+  readonly ctx: QueryContext;
+  /** The same caller in `@request.context = "expand"` (view rules of expanded records). */
+  readonly expandCtx: QueryContext;
+  /** The caller's auth record id and collection id, for owner checks. */
+  readonly authId: string | null;
+  readonly authCollectionId: string | null;
+}
+
+/** Ids among `rows` the caller may manage through the collection's manageRule (shows their e-mail). */
+async function managedIds(e: EnrichContext, collection: Collection, rows: RecordRow[]): Promise<Set<string>> {
+  const rule = collection.manageRule;
+  if (collection.type !== "auth" || !rule || !e.authId || !rows.length) return new Set();
+  try {
+    const ids = rows.map((r) => String(r.id));
+    return new Set((await findRowsWithRule(e.ctx, collection, ids, rule)).map((r) => String(r.id)));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Turns stored rows into the records JSON the caller may see: hidden fields and e-mails left out as the
+ * rules say, relations expanded (each expanded record checked against its own view rule), then `fields`
+ * picked. Password hashes and token keys are never included.
+ */
+export async function enrichRows(
+  e: EnrichContext,
+  collection: Collection,
+  rows: RecordRow[],
+  expand: ExpandTree | null,
+  fields: FieldsSpec | null,
+): Promise<Record<string, unknown>[]> {
+  const su = e.ctx.isSuperuser;
+  const managed = su ? new Set<string>() : await managedIds(e, collection, rows);
+  const out = rows.map((row) => {
+    const id = String(row.id);
+    const owner = e.authCollectionId === collection.id && e.authId === id;
+    return serializeRecord(collection, row, {
+      showHidden: su,
+      showEmail: su || owner || managed.has(id),
+    }) as Record<string, unknown>;
+  });
+  if (expand?.size) await expandInto(e, collection, rows, out, expand);
+  return fields?.size ? out.map((o) => pickFields(o, fields) as Record<string, unknown>) : out;
+}
+
+function setExpand(json: Record<string, unknown>, name: string, value: unknown): void {
+  const current = (json.expand as Record<string, unknown> | undefined) ?? {};
+  current[name] = value;
+  json.expand = current;
+}
+
+async function expandInto(
+  e: EnrichContext,
+  collection: Collection,
+  rows: RecordRow[],
+  out: Record<string, unknown>[],
+  tree: ExpandTree,
+): Promise<void> {
+  const su = e.ctx.isSuperuser;
+  for (const [name, sub] of tree) {
+    const field = collection.fields.find((f) => f.name === name && f.type === "relation");
+    if (field) {
+      if (field.hidden && !su) continue;
+      const target = e.collections.find(String(field.collectionId));
+      if (!target || (!su && target.viewRule === null)) continue;
+      const ids = [...new Set(rows.flatMap((r) => valueList(fieldValue(field, r))))];
+      const related = await findRowsWithRule(e.expandCtx, target, ids, target.viewRule);
+      const json = await enrichRows(e, target, related, sub, null);
+      const byId = new Map(json.map((j) => [String(j.id), j]));
+      rows.forEach((row, i) => {
+        const found = valueList(fieldValue(field, row))
+          .map((id) => byId.get(id))
+          .filter((j) => j !== undefined);
+        if (isMultiValued(field)) {
+          if (found.length) setExpand(out[i], name, found);
+        } else if (found.length) setExpand(out[i], name, found[found.length - 1]);
+      });
+      continue;
+    }
+    const via = /^(\w+)_via_(\w+)$/.exec(name);
+    if (!via) continue;
+    const source = e.collections.find(via[1]);
+    const backField = source?.fields.find((f) => f.name === via[2]);
+    if (!source || !backField || backField.type !== "relation" || backField.collectionId !== collection.id)
+      continue;
+    if ((!su && (source.viewRule === null || backField.hidden)) || !rows.length) continue;
+    const parentIds = rows.map((r) => String(r.id));
+    const children = await backRelated(e, source, backField, parentIds);
+    const json = await enrichRows(e, source, children, sub, null);
+    const single = !isMultiValued(backField) && hasUniqueIndex(source, backField.name);
+    rows.forEach((row, i) => {
+      const id = String(row.id);
+      const mine = json.filter((_j, k) => valueList(fieldValue(backField, children[k])).includes(id));
+      if (!mine.length) return;
+      setExpand(out[i], name, single ? mine[0] : mine);
+    });
+  }
+}
+
+function fieldValue(field: Field, row: RecordRow): unknown {
+  const raw = row[field.name];
+  if (!isMultiValued(field)) return raw ?? "";
+  try {
+    return typeof raw === "string" ? JSON.parse(raw) : (raw ?? []);
+  } catch {
+    return [];
+  }
+}
+
+async function backRelated(
+  e: EnrichContext,
+  source: Collection,
+  field: Field,
+  parentIds: string[],
+): Promise<RecordRow[]> {
+  const d = e.expandCtx.q.dialect;
+  const col = `${d.quoteIdent(RECORD_ALIAS)}.${d.quoteIdent(field.name)}`;
+  const marks = parentIds.map(() => "?").join(", ");
+  const where = isMultiValued(field)
+    ? `EXISTS (SELECT 1 FROM ${d.jsonEach(col, "_je")} WHERE ${d.jsonEachValue("_je")} IN (${marks}))`
+    : `${col} IN (${marks})`;
+  const filters: CompiledFilter[] = [sqlFilter({ sql: where, params: parentIds })];
+  const rf = ruleFilter(e.expandCtx, source, source.viewRule);
+  if (rf) filters.push(rf);
+  const sel = buildSelect({
+    dialect: d,
+    table: source.name,
+    alias: RECORD_ALIAS,
+    columns: `${d.quoteIdent(RECORD_ALIAS)}.*`,
+    filters,
+    limit: 1000,
+  });
+  return e.expandCtx.q.all<RecordRow>(sel.sql, sel.params);
+}
+
+function hasUniqueIndex(collection: Collection, column: string): boolean {
+  return collection.indexes.some((raw) => {
+    const idx = parseIndex(raw);
+    return !!idx && idx.unique && idx.columns.length === 1 && idx.columns[0].name === column;
+  });
+}

@@ -1,0 +1,157 @@
+import type { Queryable, Sql, SqlValue } from "../../db/index.js";
+import {
+  buildCount,
+  buildSelect,
+  type CompiledFilter,
+  compileFilter,
+  compileSort,
+  type RequestInfo,
+  type RuleCollection,
+  type RuleSchema,
+  sqlFilter,
+} from "../../rules/index.js";
+import type { Collection } from "../collections/index.js";
+import type { RecordRow } from "./serialize.js";
+
+/** The table alias every records query gives its collection. */
+export const RECORD_ALIAS = "_r";
+
+/** What a records query needs to know about the schema and the caller. */
+export interface QueryContext {
+  readonly q: Queryable;
+  readonly schema: RuleSchema;
+  readonly schemaVersion: number;
+  readonly request: RequestInfo;
+  readonly isSuperuser: boolean;
+}
+
+/** Compiles a rule (superuser-written text) for a collection, or null when there is nothing to add. */
+export function ruleFilter(
+  ctx: QueryContext,
+  collection: Collection | RuleCollection,
+  rule: string | null | undefined,
+): CompiledFilter | null {
+  if (ctx.isSuperuser || !rule) return null;
+  return compileFilter({
+    dialect: ctx.q.dialect,
+    schema: ctx.schema,
+    collection: collection as RuleCollection,
+    alias: RECORD_ALIAS,
+    text: rule,
+    request: ctx.request,
+    mode: "rule",
+    isSuperuser: false,
+    schemaVersion: ctx.schemaVersion,
+  });
+}
+
+function idFilter(ctx: QueryContext, ids: readonly string[]): CompiledFilter {
+  const q = ctx.q.dialect.quoteIdent;
+  const col = `${q(RECORD_ALIAS)}.${q("id")}`;
+  const where: Sql =
+    ids.length === 1
+      ? { sql: `${col} = ?`, params: [ids[0]] }
+      : { sql: `${col} IN (${ids.map(() => "?").join(", ")})`, params: [...ids] };
+  return sqlFilter(where);
+}
+
+/** Rows of a collection with these ids that also match a rule (none when the list is empty). */
+export async function findRowsWithRule(
+  ctx: QueryContext,
+  collection: Collection,
+  ids: readonly string[],
+  rule: string | null | undefined,
+  table = collection.name,
+  prefix?: Sql,
+): Promise<RecordRow[]> {
+  if (!ids.length) return [];
+  const filters = [idFilter(ctx, ids)];
+  const rf = ruleFilter(ctx, collection, rule);
+  if (rf) filters.push(rf);
+  const sel = buildSelect({
+    dialect: ctx.q.dialect,
+    table,
+    alias: RECORD_ALIAS,
+    columns: `${ctx.q.dialect.quoteIdent(RECORD_ALIAS)}.*`,
+    filters,
+  });
+  if (prefix) return ctx.q.all<RecordRow>(`${prefix.sql} ${sel.sql}`, [...prefix.params, ...sel.params]);
+  return ctx.q.all<RecordRow>(sel.sql, sel.params);
+}
+
+/** One record by id that matches a rule, or undefined. */
+export async function findRowWithRule(
+  ctx: QueryContext,
+  collection: Collection,
+  id: string,
+  rule: string | null | undefined,
+): Promise<RecordRow | undefined> {
+  if (!rule || ctx.isSuperuser) {
+    const q = ctx.q.dialect.quoteIdent;
+    return ctx.q.get<RecordRow>(`SELECT * FROM ${q(collection.name)} WHERE ${q("id")} = ?`, [id]);
+  }
+  return (await findRowsWithRule(ctx, collection, [id], rule))[0];
+}
+
+/** The paging and search part of a list request. */
+export interface ListQuery {
+  readonly page: number;
+  readonly perPage: number;
+  readonly skipTotal: boolean;
+  readonly filter: string;
+  readonly sort: string;
+}
+
+/** One page of a collection's records matching the list rule and the client filter, sorted, with the total. */
+export async function listRows(
+  ctx: QueryContext,
+  collection: Collection,
+  params: ListQuery,
+): Promise<{ rows: RecordRow[]; total: number | null }> {
+  const d = ctx.q.dialect;
+  const filters: CompiledFilter[] = [];
+  const rf = ruleFilter(ctx, collection, collection.listRule);
+  if (rf) filters.push(rf);
+  if (params.filter) {
+    filters.push(
+      compileFilter({
+        dialect: d,
+        schema: ctx.schema,
+        collection: collection as RuleCollection,
+        alias: RECORD_ALIAS,
+        text: params.filter,
+        request: ctx.request,
+        mode: "client",
+        isSuperuser: ctx.isSuperuser,
+        schemaVersion: ctx.schemaVersion,
+      }),
+    );
+  }
+  const sort = params.sort
+    ? compileSort({
+        dialect: d,
+        schema: ctx.schema,
+        collection: collection as RuleCollection,
+        alias: RECORD_ALIAS,
+        text: params.sort,
+        request: ctx.request,
+        isSuperuser: ctx.isSuperuser,
+        schemaVersion: ctx.schemaVersion,
+      })
+    : undefined;
+  const base = { dialect: d, table: collection.name, alias: RECORD_ALIAS, filters };
+  const sel = buildSelect({
+    ...base,
+    columns: `${d.quoteIdent(RECORD_ALIAS)}.*`,
+    sort,
+    limit: params.perPage,
+    offset: (params.page - 1) * params.perPage,
+  });
+  const rows = await ctx.q.all<RecordRow>(sel.sql, sel.params);
+  if (params.skipTotal) return { rows, total: null };
+  // A short first page already tells the total: no COUNT needed.
+  if (params.page === 1 && rows.length < params.perPage) return { rows, total: rows.length };
+  const count = buildCount(base);
+  const row = await ctx.q.get<{ count: SqlValue }>(count.sql, count.params);
+  return { rows, total: Number(row?.count ?? 0) };
+}

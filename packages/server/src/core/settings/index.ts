@@ -1,0 +1,1 @@
+export { defaultSettings, type RateLimitRule, type Settings, SettingsService } from "./settings-service.js";

@@ -1,0 +1,177 @@
+import type { Database } from "../../db/index.js";
+import { badRequest, type ErrorData, fieldError } from "../../errors/index.js";
+import { isPlainObject, nowDateTime } from "../../util/index.js";
+import { PARAMS_TABLE } from "../collections/index.js";
+
+/** One rate-limit rule (PocketBase's `rateLimits.rules[]`). */
+export interface RateLimitRule {
+  label: string;
+  audience: string;
+  duration: number;
+  maxRequests: number;
+}
+
+/** The application settings in PocketBase's `/api/settings` shape (the parts Basalt uses so far). */
+export interface Settings {
+  meta: { appName: string; appURL: string; senderName: string; senderAddress: string; hideControls: boolean };
+  batch: { enabled: boolean; maxRequests: number; timeout: number; maxBodySize: number };
+  rateLimits: { rules: RateLimitRule[]; enabled: boolean };
+  trustedProxy: { headers: string[]; useLeftmostIP: boolean };
+  logs: { maxDays: number; minLevel: number; logIP: boolean; logAuthId: boolean };
+}
+
+/** The settings of a new installation (PocketBase's defaults; batch requests off). */
+export function defaultSettings(appName: string, appURL: string): Settings {
+  return {
+    meta: {
+      appName,
+      appURL,
+      senderName: "Support",
+      senderAddress: "support@example.com",
+      hideControls: false,
+    },
+    batch: { enabled: false, maxRequests: 50, timeout: 3, maxBodySize: 0 },
+    rateLimits: {
+      rules: [
+        { label: "*:auth", audience: "", duration: 3, maxRequests: 2 },
+        { label: "*:create", audience: "", duration: 5, maxRequests: 20 },
+        { label: "/api/batch", audience: "", duration: 1, maxRequests: 3 },
+        { label: "/api/", audience: "", duration: 10, maxRequests: 300 },
+      ],
+      enabled: false,
+    },
+    trustedProxy: { headers: [], useLeftmostIP: false },
+    logs: { maxDays: 5, minLevel: 0, logIP: true, logAuthId: false },
+  };
+}
+
+const SETTINGS_ID = "settings";
+
+type Kind = "string" | "bool" | "int" | "strings";
+const SCHEMA: { [S in keyof Settings]: Record<string, Kind> } = {
+  meta: {
+    appName: "string",
+    appURL: "string",
+    senderName: "string",
+    senderAddress: "string",
+    hideControls: "bool",
+  },
+  batch: { enabled: "bool", maxRequests: "int", timeout: "int", maxBodySize: "int" },
+  rateLimits: { enabled: "bool" },
+  trustedProxy: { headers: "strings", useLeftmostIP: "bool" },
+  logs: { maxDays: "int", minLevel: "int", logIP: "bool", logAuthId: "bool" },
+};
+
+function checkKind(kind: Kind, v: unknown): boolean {
+  if (kind === "string") return typeof v === "string" && v.length <= 1000;
+  if (kind === "bool") return typeof v === "boolean";
+  if (kind === "int")
+    return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+  return Array.isArray(v) && v.length <= 100 && v.every((s) => typeof s === "string" && s.length <= 200);
+}
+
+function rateRules(v: unknown): RateLimitRule[] | null {
+  if (!Array.isArray(v) || v.length > 500) return null;
+  const out: RateLimitRule[] = [];
+  for (const r of v) {
+    if (!isPlainObject(r) || typeof r.label !== "string" || !r.label) return null;
+    const duration = Number(r.duration);
+    const maxRequests = Number(r.maxRequests);
+    if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(maxRequests) || maxRequests < 1)
+      return null;
+    const audience = typeof r.audience === "string" ? r.audience : "";
+    out.push({ label: r.label.slice(0, 500), audience, duration, maxRequests });
+  }
+  return out;
+}
+
+/** Owns the settings: cached in memory, persisted as JSON in `_params` (id `settings`). */
+export class SettingsService {
+  private current: Settings;
+
+  constructor(
+    private readonly db: Database,
+    defaults: Settings,
+  ) {
+    this.current = defaults;
+  }
+
+  /** Loads the stored settings over the defaults. */
+  async init(): Promise<void> {
+    const t = this.db.dialect.quoteIdent;
+    const row = await this.db.get<{ value: string | null }>(
+      `SELECT ${t("value")} FROM ${t(PARAMS_TABLE)} WHERE ${t("id")} = ?`,
+      [SETTINGS_ID],
+    );
+    if (row?.value) this.current = this.merged(JSON.parse(row.value) as unknown, false);
+  }
+
+  /** The current settings (a copy). */
+  get(): Settings {
+    return structuredClone(this.current);
+  }
+
+  /** The batch settings, read on every batch request. */
+  get batch(): Readonly<Settings["batch"]> {
+    return this.current.batch;
+  }
+
+  private merged(input: unknown, strict: boolean): Settings {
+    const next = structuredClone(this.current);
+    if (!isPlainObject(input)) {
+      if (strict) throw badRequest("An error occurred while loading the submitted data.");
+      return next;
+    }
+    const errors: ErrorData = {};
+    for (const group of Object.keys(SCHEMA) as (keyof Settings)[]) {
+      const given = input[group];
+      if (given === undefined) continue;
+      if (!isPlainObject(given)) {
+        errors[group] = fieldError("validation_invalid_value", "Invalid value.");
+        continue;
+      }
+      const target = next[group] as unknown as Record<string, unknown>;
+      const groupErrors: ErrorData = {};
+      for (const [key, kind] of Object.entries(SCHEMA[group])) {
+        if (given[key] === undefined) continue;
+        if (checkKind(kind, given[key])) target[key] = given[key];
+        else groupErrors[key] = fieldError("validation_invalid_value", "Invalid value.");
+      }
+      if (group === "rateLimits" && given.rules !== undefined) {
+        const rules = rateRules(given.rules);
+        if (rules) next.rateLimits.rules = rules;
+        else groupErrors.rules = fieldError("validation_invalid_value", "Invalid value.");
+      }
+      if (Object.keys(groupErrors).length) errors[group] = groupErrors;
+    }
+    if (next.batch.enabled && next.batch.maxRequests < 1) {
+      errors.batch = { maxRequests: fieldError("validation_required", "Cannot be blank.") };
+    }
+    if (strict && Object.keys(errors).length) {
+      throw badRequest("An error occurred while validating the submitted data.", errors);
+    }
+    return next;
+  }
+
+  /** Applies a partial update (PATCH body) after validating it, and persists it. */
+  async update(input: unknown): Promise<Settings> {
+    const next = this.merged(input, true);
+    const t = this.db.dialect.quoteIdent;
+    const now = nowDateTime();
+    const value = JSON.stringify(next);
+    await this.db.transaction(async (tx) => {
+      const r = await tx.run(
+        `UPDATE ${t(PARAMS_TABLE)} SET ${t("value")} = ?, ${t("updated")} = ? WHERE ${t("id")} = ?`,
+        [value, now, SETTINGS_ID],
+      );
+      if (r.changes === 0) {
+        await tx.run(
+          `INSERT INTO ${t(PARAMS_TABLE)} (${t("id")}, ${t("value")}, ${t("created")}, ${t("updated")}) VALUES (?, ?, ?, ?)`,
+          [SETTINGS_ID, value, now, now],
+        );
+      }
+    });
+    this.current = next;
+    return this.get();
+  }
+}

@@ -1,0 +1,56 @@
+import type { RecordRow } from "../core/records/index.js";
+
+/** A committed record change as it travels between instances: plain JSON, the collection by id. */
+export interface RealtimeRecordMessage {
+  readonly kind: "record";
+  readonly action: "create" | "update" | "delete";
+  readonly collectionId: string;
+  /** The row after the change (for a delete: as it was). */
+  readonly record: RecordRow;
+  /** The row before an update, when known. */
+  readonly before?: RecordRow;
+}
+
+/** A message addressed to one realtime client on whichever instance holds it (OAuth2 redirect results). */
+export interface RealtimeDirectMessage {
+  readonly kind: "direct";
+  readonly clientId: string;
+  readonly topic: string;
+  readonly data: unknown;
+}
+
+/** Anything the realtime bus carries. */
+export type RealtimeMessage = RealtimeRecordMessage | RealtimeDirectMessage;
+
+/**
+ * Delivers realtime messages to every instance (including the publishing one). The in-process bus serves
+ * one instance; a Redis pub/sub or PostgreSQL LISTEN/NOTIFY bus implements the same interface for scale-out.
+ */
+export interface RealtimeBus {
+  /** Sends a message to every subscriber of the bus, this instance included. */
+  publish(message: RealtimeMessage): Promise<void>;
+  /** Registers the handler of incoming messages; returns a function that removes it. */
+  subscribe(handler: (message: RealtimeMessage) => void): () => void;
+  /** Stops delivering and releases connections. */
+  close(): Promise<void>;
+}
+
+/** The in-process bus: publish calls every handler of this process. */
+export class LocalBus implements RealtimeBus {
+  private handlers: ((message: RealtimeMessage) => void)[] = [];
+
+  async publish(message: RealtimeMessage): Promise<void> {
+    for (const h of [...this.handlers]) h(message);
+  }
+
+  subscribe(handler: (message: RealtimeMessage) => void): () => void {
+    this.handlers.push(handler);
+    return () => {
+      this.handlers = this.handlers.filter((h) => h !== handler);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.handlers = [];
+  }
+}

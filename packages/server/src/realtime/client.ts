@@ -1,0 +1,62 @@
+import type { ServerResponse } from "node:http";
+import type { RequestAuth } from "../auth/index.js";
+import type { Topic } from "./topics.js";
+
+/** One connected SSE client: its stream, its subscriptions and the auth it subscribed with. */
+export class RealtimeClient {
+  readonly subscriptions = new Map<string, Topic>();
+  auth: RequestAuth | null = null;
+  /** When the client last received an event or changed its subscriptions (ms since epoch). */
+  lastActivity = Date.now();
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly ip: string,
+    private readonly res: ServerResponse,
+    private readonly maxBufferBytes: number,
+    private readonly onClose: (client: RealtimeClient) => void,
+  ) {
+    res.on("close", () => this.close());
+  }
+
+  /** True once the stream has ended. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Writes one event, serialising `data`. */
+  send(event: string, data: unknown): boolean {
+    return this.sendJson(event, JSON.stringify(data));
+  }
+
+  /**
+   * Writes one event whose data is already JSON text (shared by every client of the same payload). A client
+   * that does not read (its unsent bytes pass the limit) is disconnected, so a slow or dead client cannot
+   * grow the server's memory without bound; the SDK reconnects by itself.
+   */
+  sendJson(event: string, json: string): boolean {
+    if (this.closed) return false;
+    if (this.res.writableLength > this.maxBufferBytes) {
+      this.close();
+      return false;
+    }
+    this.res.write(`id:${this.id}\nevent:${event}\ndata:${json}\n\n`);
+    this.lastActivity = Date.now();
+    return true;
+  }
+
+  /** Marks activity that keeps the connection open (a subscription change). */
+  keepAlive(): void {
+    this.lastActivity = Date.now();
+  }
+
+  /** Ends the stream and unregisters the client. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.res.writableEnded) this.res.end();
+    this.res.destroy();
+    this.onClose(this);
+  }
+}

@@ -1,0 +1,11 @@
+export { subscriberCanSee } from "./access.js";
+export { type BrokerDeps, DEFAULT_REALTIME_OPTIONS, RealtimeBroker, type RealtimeOptions } from "./broker.js";
+export {
+  LocalBus,
+  type RealtimeBus,
+  type RealtimeDirectMessage,
+  type RealtimeMessage,
+  type RealtimeRecordMessage,
+} from "./bus.js";
+export { RealtimeClient } from "./client.js";
+export { MAX_SUBSCRIPTIONS, MAX_TOPIC_LENGTH, parseTopic, type Topic } from "./topics.js";
