@@ -56,8 +56,9 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
   let closing: Promise<void> | undefined;
   // While shutting down, answers ask the client to close its connection, so kept-alive sockets do not hold
   // the drain open until the timeout.
-  server.addHook("onSend", async (_request, reply) => {
+  server.addHook("onSend", (_request, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
   // Realtime streams never finish by themselves: end them first so the drain waits only for real requests.
   server.addHook("preClose", async () => {

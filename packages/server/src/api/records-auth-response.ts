@@ -1,29 +1,75 @@
-import type { RequestAuth } from "../auth/index.js";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AuthMethod, RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
-import { type RecordRow, serializeRecord } from "../core/records/index.js";
+import type { RecordRow } from "../core/records/index.js";
+import { bodyObject } from "./guards.js";
+import { recordRequestOf } from "./records-auth-helpers.js";
 
-/**
- * The `{token, record}` answer of every sign-in route. The record is the caller's own, so its e-mail is shown;
- * a superuser also sees hidden fields. Secrets (password hash, token key) are never included.
- */
-export function authResponse(
-  app: App,
-  collection: AuthCollection,
-  record: RecordRow,
-  token?: string,
-  meta?: Record<string, unknown>,
-): Record<string, unknown> {
-  const isSuperuser = collection.name === "_superusers";
-  const out: Record<string, unknown> = {
-    token: token ?? app.auth.newToken(collection, record, "auth"),
-    record: serializeRecord(collection, record, { showEmail: true, showHidden: isSuperuser }),
-  };
-  if (meta) out.meta = meta;
-  return out;
+/** How a sign-in finishes: the method used (for MFA; "" skips it), a ready token, provider meta. */
+export interface AuthFinish {
+  readonly method: AuthMethod | "";
+  /** A token to return instead of a new refreshable one (refresh, impersonation). */
+  readonly token?: string;
+  readonly meta?: Record<string, unknown>;
 }
 
-/** The auth response for an already verified caller (refresh). */
-export function refreshResponse(app: App, auth: RequestAuth, token: string): Record<string, unknown> {
-  return authResponse(app, auth.collection, auth.record, token);
+function mfaIdOf(request: FastifyRequest): string {
+  const q = request.query as Record<string, unknown> | undefined;
+  const fromQuery = q && typeof q.mfaId === "string" ? q.mfaId : "";
+  if (fromQuery) return fromQuery;
+  const fromBody = bodyObject(request).mfaId;
+  return typeof fromBody === "string" ? fromBody : "";
+}
+
+/** Whether MFA applies to this record: enabled, and the MFA rule ("" = everyone) selects it. */
+async function wantsMfa(app: App, request: FastifyRequest, collection: AuthCollection, record: RecordRow) {
+  if (!collection.mfa.enabled) return false;
+  if (!collection.mfa.rule) return true;
+  // Any failure to evaluate the rule asks for the second factor, the safer default (as PocketBase does).
+  return app
+    .recordMatchesRule(collection, record, collection.mfa.rule, recordRequestOf(request))
+    .catch(() => true);
+}
+
+/**
+ * Sends PocketBase's auth answer for a record that passed a sign-in method: checks the collection's
+ * `authRule`, runs MFA (a first factor gets 401 `{mfaId}`; the second, different method completes it), then
+ * answers `{token, record, meta?}` with the record as its owner sees it (hidden fields for a superuser).
+ */
+export async function sendAuthResponse(
+  app: App,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  collection: AuthCollection,
+  record: RecordRow,
+  finish: AuthFinish,
+): Promise<FastifyReply> {
+  await app.checkAuthRule(collection, record, recordRequestOf(request, finish.method || "default"));
+  if (finish.method && (await wantsMfa(app, request, collection, record))) {
+    const mfaId = mfaIdOf(request);
+    if (!mfaId) {
+      const id = await app.auth.mfa.start(collection, record, finish.method);
+      return reply.status(401).send({ mfaId: id });
+    }
+    await app.auth.mfa.complete(collection, record, finish.method, mfaId);
+  }
+  const token = finish.token ?? app.auth.newToken(collection, record, "auth");
+  const self: RequestAuth = {
+    collection,
+    record,
+    claims: { id: String(record.id), type: "auth", collectionId: collection.id, exp: 0 },
+    isSuperuser: collection.name === "_superusers",
+  };
+  const query = request.query as Record<string, unknown> | undefined;
+  const expand = typeof query?.expand === "string" ? query.expand : undefined;
+  const [json] = await app.records.enrich(
+    collection,
+    [record],
+    { ...recordRequestOf(request), auth: self },
+    { expand },
+  );
+  const out: Record<string, unknown> = { token, record: json };
+  if (finish.meta) out.meta = finish.meta;
+  return reply.status(200).send(out);
 }

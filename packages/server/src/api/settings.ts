@@ -6,7 +6,7 @@ import { requireSuperuser } from "./guards.js";
 export function registerSettings(server: FastifyInstance, app: App): void {
   server.get("/api/settings", async (request) => {
     requireSuperuser(request);
-    return app.settings.get();
+    return app.settings.publicView();
   });
   server.patch("/api/settings", async (request) => {
     requireSuperuser(request);

@@ -8,8 +8,12 @@ import {
 import { findRow, findRowBy, insertRow, type RecordRow, updateRow } from "../core/records/index.js";
 import type { Database } from "../db/index.js";
 import { badRequest, fieldError } from "../errors/index.js";
-import { newRecordId, nowDateTime, randomString } from "../util/index.js";
-import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.js";
+import { newRecordId, nowDateTime } from "../util/index.js";
+import { updateAuthRecord } from "./auth-record-writes.js";
+import { MfaService } from "./mfa-service.js";
+import { OtpService } from "./otp-service.js";
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from "./passwords.js";
+import { newTokenKey } from "./token-key.js";
 import { decodeToken, signToken, type TokenClaims, type TokenType, verifyToken } from "./tokens.js";
 
 /** Who is calling: the auth record, its collection, and the verified token claims. */
@@ -20,13 +24,7 @@ export interface RequestAuth {
   readonly isSuperuser: boolean;
 }
 
-const TOKEN_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const EMAIL_RE = /^[^\s@"<>()[\]\\,;:]+@[^\s@"<>()[\]\\,;:]+\.[^\s@"<>()[\]\\,;:]+$/;
-
-/** A new random token key (50 characters); changing it revokes every token of the record. */
-export function newTokenKey(): string {
-  return randomString(50, TOKEN_KEY_ALPHABET);
-}
 
 /** True for a plausible e-mail address (one @, a dot in the domain, no spaces or specials). */
 export function isValidEmail(email: string): boolean {
@@ -53,10 +51,18 @@ const SECRET_BY_TYPE: Record<
  * record, revokes it.
  */
 export class AuthService {
+  /** One-time e-mail codes (`_otps`). */
+  readonly otp: OtpService;
+  /** Multi-factor sign-in sessions (`_mfas`). */
+  readonly mfa: MfaService;
+
   constructor(
     private readonly db: Database,
     private readonly collections: CollectionsService,
-  ) {}
+  ) {
+    this.otp = new OtpService(db, collections);
+    this.mfa = new MfaService(db, collections);
+  }
 
   private signingKey(collection: AuthCollection, record: RecordRow, type: TokenType): string {
     return `${String(record.tokenKey ?? "")}${collection[SECRET_BY_TYPE[type]].secret}`;
@@ -97,6 +103,12 @@ export class AuthService {
     return { collection, record, claims: verified, isSuperuser: collection.id === SUPERUSERS_ID };
   }
 
+  /** The record of an auth collection with that e-mail (compared case-insensitively), or undefined. */
+  findByEmail(collection: AuthCollection, email: string): Promise<RecordRow | undefined> {
+    if (!email) return Promise.resolve(undefined);
+    return findRowBy(this.db, collection, "email", email, true);
+  }
+
   /** Reads the `Authorization` header (with or without `Bearer `); an invalid token means a guest (null). */
   async authenticate(header: string | undefined): Promise<RequestAuth | null> {
     if (!header) return null;
@@ -128,7 +140,15 @@ export class AuthService {
       await burnPasswordCheck(password);
       return null;
     }
-    return (await verifyPassword(password, String(record.password ?? ""))) ? record : null;
+    const stored = String(record.password ?? "");
+    if (!(await verifyPassword(password, stored))) return null;
+    // A bcrypt hash imported from PocketBase is upgraded to argon2id now that the password is known.
+    if (needsRehash(stored)) {
+      record = await updateAuthRecord(this.db, collection, record, {
+        passwordHash: await hashPassword(password),
+      });
+    }
+    return record;
   }
 
   /** Creates or updates a superuser's password (CLI and start-up); a new password revokes old tokens. */

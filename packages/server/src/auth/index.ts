@@ -1,9 +1,25 @@
+export { type AuthRecordChanges, randomPassword, updateAuthRecord } from "./auth-record-writes.js";
+export { AuthService, isValidEmail, type RequestAuth, superuserInputErrors } from "./auth-service.js";
+export { type AuthMethod, MfaService } from "./mfa-service.js";
 export {
-  AuthService,
-  isValidEmail,
-  newTokenKey,
-  type RequestAuth,
-  superuserInputErrors,
-} from "./auth-service.js";
-export { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.js";
+  type AuthorizeStart,
+  buildAuthorizeUrl,
+  exchangeCode,
+  fetchOAuth2User,
+  type OAuth2User,
+  PROVIDER_PRESETS,
+  type ResolvedProvider,
+  resolveProvider,
+} from "./oauth2/index.js";
+export { type IssuedOtp, OtpService } from "./otp-service.js";
+export {
+  burnPasswordCheck,
+  hashPassword,
+  isBcryptHash,
+  needsRehash,
+  verifyPassword,
+} from "./passwords.js";
+export { MemoryRateLimitStore, type RateLimitStore, type RateWindow } from "./rate-limit-store.js";
+export { type AuthRateLimits, defaultAuthRateLimits, type LimitRule, RateLimiter } from "./rate-limiter.js";
+export { newTokenKey } from "./token-key.js";
 export { decodeToken, signToken, type TokenClaims, type TokenType, verifyToken } from "./tokens.js";

@@ -1,9 +1,11 @@
 import { hash, verify } from "@node-rs/argon2";
+import { verify as verifyBcrypt } from "@node-rs/bcrypt";
 
 // Algorithm.Argon2id of @node-rs/argon2 (a const enum, which verbatimModuleSyntax cannot import).
 const ARGON2ID = 2;
 
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const BCRYPT_RE = /^\$2[abxy]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 let dummyHash: Promise<string> | undefined;
 
 /** Hashes a password with argon2id (OWASP's recommended parameters). Runs off the event loop. */
@@ -11,14 +13,31 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);
 }
 
-/** True when the password matches the stored hash. An empty or unknown hash never matches. */
+/** True for a bcrypt hash (`$2a$`, `$2b$`, `$2y$`), the kind a PocketBase export holds. */
+export function isBcryptHash(stored: string): boolean {
+  return BCRYPT_RE.test(stored);
+}
+
+/**
+ * True when the password matches the stored hash: argon2id, or bcrypt as imported from PocketBase (which
+ * `needsRehash` then reports, so the next sign-in upgrades it). An empty or unknown hash never matches.
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  if (!stored?.startsWith("$argon2")) return false;
+  if (typeof stored !== "string" || typeof password !== "string") return false;
   try {
-    return await verify(stored, password);
+    if (stored.startsWith("$argon2")) return await verify(stored, password);
+    // bcrypt reads at most 72 bytes; PocketBase refuses longer passwords, so do we.
+    if (isBcryptHash(stored))
+      return Buffer.byteLength(password) <= 72 && (await verifyBcrypt(password, stored));
   } catch {
     return false;
   }
+  return false;
+}
+
+/** True when a stored hash is not argon2id and should be replaced after a successful sign-in. */
+export function needsRehash(stored: string): boolean {
+  return !stored.startsWith("$argon2id$");
 }
 
 /**

@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { AuthService } from "../auth/index.js";
+import { AuthService, RateLimiter } from "../auth/index.js";
 import { type Database, openSqlite } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
+import { MailService, type SmtpConfig } from "../mail/index.js";
 import { LocalBus, RealtimeBroker, type RealtimeBus } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
 import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
@@ -43,6 +44,10 @@ export interface App {
     perPage: number;
     skipTotal: boolean;
   }): Promise<CollectionsPage>;
+  /** The application's e-mail, sent off the request path (SMTP from the settings, else the log). */
+  readonly mail: MailService;
+  /** Rate limits of the auth routes (per client IP and per identity). */
+  readonly limiter: RateLimiter;
   /**
    * Whether a stored record matches a rule for a request (PocketBase's CanAccessRecord): `null` only for a
    * superuser request, `""` always, an expression when it selects the record.
@@ -93,6 +98,10 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         ...(e.before ? { before: e.before } : {}),
       });
     });
+    const mail = new MailService(() => {
+      const s = settings.get() as ReturnType<SettingsService["get"]> & { smtp?: SmtpConfig };
+      return { ...s.meta, smtp: s.smtp ?? null };
+    }, log);
     const recordMatchesRule: App["recordMatchesRule"] = async (collection, record, rule, req) => {
       if (req.auth?.isSuperuser || rule === "") return true;
       if (rule === null) return false;
@@ -110,6 +119,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       config,
       log,
       db,
+      mail,
+      limiter: new RateLimiter(),
       recordMatchesRule,
       collections,
       auth,
@@ -120,12 +131,14 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       listCollections: (opts) => queryCollections(db, (id) => collections.find(id), opts),
       checkAuthRule: async (collection, record, req = { auth: null }) => {
         if (collection.name === "_superusers") return;
-        if (await recordMatchesRule(collection, record, collection.authRule ?? "", req)) return;
+        const rule = collection.authRule === undefined ? "" : collection.authRule;
+        if (await recordMatchesRule(collection, record, rule, req)) return;
         throw forbidden("The request doesn't satisfy the collection requirements to authenticate.");
       },
       truncateCollection: (c) => truncateCollection(db, collections.list(), c),
       close: async () => {
         realtime.closeAll();
+        await mail.close();
         await bus.close();
         await db.close();
       },

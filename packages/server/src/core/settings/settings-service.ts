@@ -18,6 +18,16 @@ export interface Settings {
   rateLimits: { rules: RateLimitRule[]; enabled: boolean };
   trustedProxy: { headers: string[]; useLeftmostIP: boolean };
   logs: { maxDays: number; minLevel: number; logIP: boolean; logAuthId: boolean };
+  smtp: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    username: string;
+    password: string;
+    authMethod: string;
+    tls: boolean;
+    localName: string;
+  };
 }
 
 /** The settings of a new installation (PocketBase's defaults; batch requests off). */
@@ -42,6 +52,16 @@ export function defaultSettings(appName: string, appURL: string): Settings {
     },
     trustedProxy: { headers: [], useLeftmostIP: false },
     logs: { maxDays: 5, minLevel: 0, logIP: true, logAuthId: false },
+    smtp: {
+      enabled: false,
+      host: "smtp.example.com",
+      port: 587,
+      username: "",
+      password: "",
+      authMethod: "",
+      tls: false,
+      localName: "",
+    },
   };
 }
 
@@ -60,6 +80,16 @@ const SCHEMA: { [S in keyof Settings]: Record<string, Kind> } = {
   rateLimits: { enabled: "bool" },
   trustedProxy: { headers: "strings", useLeftmostIP: "bool" },
   logs: { maxDays: "int", minLevel: "int", logIP: "bool", logAuthId: "bool" },
+  smtp: {
+    enabled: "bool",
+    host: "string",
+    port: "int",
+    username: "string",
+    password: "string",
+    authMethod: "string",
+    tls: "bool",
+    localName: "string",
+  },
 };
 
 function checkKind(kind: Kind, v: unknown): boolean {
@@ -106,9 +136,16 @@ export class SettingsService {
     if (row?.value) this.current = this.merged(JSON.parse(row.value) as unknown, false);
   }
 
-  /** The current settings (a copy). */
+  /** The current settings (a copy), secrets included: for the server's own use. */
   get(): Settings {
     return structuredClone(this.current);
+  }
+
+  /** The settings as the API shows them: the SMTP password is never sent back. */
+  publicView(): Settings {
+    const copy = this.get();
+    copy.smtp.password = "";
+    return copy;
   }
 
   /** The batch settings, read on every batch request. */
@@ -134,6 +171,8 @@ export class SettingsService {
       const groupErrors: ErrorData = {};
       for (const [key, kind] of Object.entries(SCHEMA[group])) {
         if (given[key] === undefined) continue;
+        // the API never shows the SMTP password, so an empty one in an update means "unchanged"
+        if (group === "smtp" && key === "password" && given[key] === "") continue;
         if (checkKind(kind, given[key])) target[key] = given[key];
         else groupErrors[key] = fieldError("validation_invalid_value", "Invalid value.");
       }
@@ -143,6 +182,12 @@ export class SettingsService {
         else groupErrors.rules = fieldError("validation_invalid_value", "Invalid value.");
       }
       if (Object.keys(groupErrors).length) errors[group] = groupErrors;
+    }
+    if (next.smtp.enabled && (!next.smtp.host || next.smtp.port < 1 || next.smtp.port > 65535)) {
+      errors.smtp = { host: fieldError("validation_required", "A host and a port (1-65535) are required.") };
+    }
+    if (!["", "PLAIN", "LOGIN"].includes(next.smtp.authMethod)) {
+      errors.smtp = { authMethod: fieldError("validation_in_invalid", "Must be a valid value.") };
     }
     if (next.batch.enabled && next.batch.maxRequests < 1) {
       errors.batch = { maxRequests: fieldError("validation_required", "Cannot be blank.") };
@@ -172,6 +217,6 @@ export class SettingsService {
       }
     });
     this.current = next;
-    return this.get();
+    return this.publicView();
   }
 }

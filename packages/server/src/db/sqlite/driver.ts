@@ -116,6 +116,8 @@ class Runner implements Queryable {
   }
 
   exec(sql: string): Promise<void> {
+    // exec carries DDL: statements prepared on the reader may now describe old table shapes
+    this.owner.schemaChanged = true;
     return settle(() => void this.conn.exec(sql));
   }
 
@@ -182,6 +184,8 @@ export class SqliteDatabase implements Database {
   private readonly writerRunner: Runner;
   private readonly readerRunner: Runner;
   private closed = false;
+  /** Set by DDL; the statement caches are dropped once the change is committed. */
+  schemaChanged = false;
 
   constructor(
     readonly file: string,
@@ -228,7 +232,20 @@ export class SqliteDatabase implements Database {
   exec(sql: string): Promise<void> {
     const tx = this.current();
     if (tx) return tx.exec(sql);
-    return this.writeLock.run(() => this.writerRunner.exec(sql));
+    return this.writeLock.run(async () => {
+      try {
+        await this.writerRunner.exec(sql);
+      } finally {
+        this.afterSchemaChange();
+      }
+    });
+  }
+
+  private afterSchemaChange(): void {
+    if (!this.schemaChanged) return;
+    this.schemaChanged = false;
+    this.readerCache.clear();
+    this.writerCache.clear();
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -245,10 +262,14 @@ export class SqliteDatabase implements Database {
         if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
         throw err;
       } finally {
-        // DDL in the transaction may have changed table shapes; cached statements could be stale.
-        this.readerCache.clear();
+        this.afterSchemaChange();
       }
     });
+  }
+
+  /** SQLite's `BEGIN IMMEDIATE` already takes the database's write lock: one process at a time. */
+  lockedTransaction<T>(_name: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.transaction(fn);
   }
 
   tableColumns(table: string): Promise<ColumnInfo[]> {

@@ -1,0 +1,116 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AuthRateLimits } from "../auth/index.js";
+import type { App } from "../core/app.js";
+import { type AuthCollection, isAuthCollection } from "../core/collections/index.js";
+import { isEmailFormat, type RecordRequest, type RecordRow } from "../core/records/index.js";
+import {
+  badRequest,
+  type ErrorData,
+  type FieldError,
+  fieldError,
+  notFound,
+  tooManyRequests,
+} from "../errors/index.js";
+import type { EmailTemplateText, TemplateValues } from "../mail/index.js";
+import { flatQuery } from "./records-action.js";
+
+/** PocketBase's message for a form that failed validation. */
+export const INVALID_DATA = "An error occurred while validating the submitted data.";
+
+/** Finds an auth collection by id or name for an auth route, or a 404 in PocketBase's words. */
+export function authCollectionOr404(app: App, idOrName: string): AuthCollection {
+  const c = app.collections.find(idOrName);
+  if (!c || !isAuthCollection(c)) throw notFound("Missing or invalid auth collection context.");
+  return c;
+}
+
+/** Throws PocketBase's 400 with the field errors, when there are any. */
+export function throwIfInvalid(errors: ErrorData, message = INVALID_DATA): void {
+  if (Object.keys(errors).length) throw badRequest(message, errors);
+}
+
+/** The field error of a required text value no longer than `max`, or null when it is fine. */
+export function requiredText(value: unknown, max = 255): FieldError | null {
+  if (typeof value !== "string" || value === "") return fieldError("validation_required", "Cannot be blank.");
+  if (value.length > max) {
+    return fieldError("validation_length_too_long", `The length must be no more than ${max}.`, { max });
+  }
+  return null;
+}
+
+/** The field error of a required e-mail address, or null when it is fine. */
+export function requiredEmail(value: unknown): FieldError | null {
+  const err = requiredText(value);
+  if (err) return err;
+  return isEmailFormat(value as string)
+    ? null
+    : fieldError("validation_is_email", "Must be a valid email address.");
+}
+
+/**
+ * Counts an attempt against a named auth limit and throws PocketBase's 429 (with `Retry-After`) when the key
+ * is over it. `peekOnly` checks without counting (limits counted on failure).
+ */
+export async function enforceLimit(
+  app: App,
+  reply: FastifyReply,
+  name: keyof AuthRateLimits,
+  key: string,
+  opts: { peekOnly?: boolean; message?: string } = {},
+): Promise<void> {
+  const wait = opts.peekOnly ? await app.limiter.blocked(name, key) : await app.limiter.consume(name, key);
+  if (wait > 0) {
+    reply.header("retry-after", String(wait));
+    throw tooManyRequests(opts.message);
+  }
+}
+
+/** The identity part of a limiter key: collection plus a case-folded identity. */
+export function identityKey(collection: AuthCollection, identity: string): string {
+  return `${collection.id}:${identity.trim().toLowerCase()}`;
+}
+
+/** The records-service view of an HTTP request (auth, headers, query), in a rule context. */
+export function recordRequestOf(
+  request: FastifyRequest,
+  context = "default",
+  body?: Record<string, unknown>,
+): RecordRequest {
+  return {
+    auth: request.auth,
+    headers: request.headers,
+    method: request.method,
+    query: flatQuery(request.query),
+    context,
+    ...(body ? { body } : {}),
+  };
+}
+
+/** Tells realtime and the other listeners about an auth-system change to a record (after it is written). */
+export function emitAuthUpdate(
+  app: App,
+  collection: AuthCollection,
+  before: RecordRow,
+  after: RecordRow,
+): void {
+  if (before !== after) app.events.emit("record", { action: "update", collection, record: after, before });
+}
+
+/** Queues one of a collection's e-mails to an address, with the record's fields as `{RECORD:name}` values. */
+export function sendRecordEmail(
+  app: App,
+  collection: AuthCollection,
+  record: RecordRow,
+  to: string,
+  template: EmailTemplateText,
+  values: TemplateValues,
+  what: string,
+): void {
+  const recordValues: Record<string, string> = {};
+  for (const f of collection.fields) {
+    if (f.type === "password" || f.name === "tokenKey" || f.hidden) continue;
+    const v = record[f.name];
+    if (typeof v === "string" || typeof v === "number") recordValues[`RECORD:${f.name}`] = String(v);
+  }
+  app.mail.send({ address: to }, template, { ...recordValues, ...values }, what);
+}

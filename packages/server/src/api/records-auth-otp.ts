@@ -1,0 +1,88 @@
+import type { FastifyInstance } from "fastify";
+import { burnPasswordCheck, updateAuthRecord } from "../auth/index.js";
+import type { App } from "../core/app.js";
+import { findRow } from "../core/records/index.js";
+import { badRequest, type ErrorData, forbidden } from "../errors/index.js";
+import { newRecordId } from "../util/index.js";
+import { bodyObject } from "./guards.js";
+import {
+  authCollectionOr404,
+  emitAuthUpdate,
+  enforceLimit,
+  identityKey,
+  requiredEmail,
+  requiredText,
+  sendRecordEmail,
+  throwIfInvalid,
+} from "./records-auth-helpers.js";
+import { sendAuthResponse } from "./records-auth-response.js";
+
+type Params = { Params: { collection: string } };
+
+const OTP_DISABLED = "The collection is not configured to allow OTP authentication.";
+const INVALID_OTP = "Invalid or expired OTP";
+
+/**
+ * `POST …/request-otp` (mails a one-time code; answers an `otpId` whether or not the e-mail is known) and
+ * `POST …/auth-with-otp` (`{otpId, password}`). Codes are single use, expire after `otp.duration`, and allow
+ * five attempts per account in three minutes; a successful sign-in marks the e-mail verified.
+ */
+export function registerAuthOtp(server: FastifyInstance, app: App): void {
+  server.post<Params>("/api/collections/:collection/request-otp", async (request, reply) => {
+    const collection = authCollectionOr404(app, request.params.collection);
+    if (!collection.otp.enabled) throw forbidden(OTP_DISABLED);
+    const email = bodyObject(request).email;
+    const err = requiredEmail(email);
+    throwIfInvalid(err ? { email: err } : {});
+    await enforceLimit(app, reply, "otpRequestPerIp", request.ip);
+    await enforceLimit(app, reply, "otpRequestPerEmail", identityKey(collection, email as string));
+    const record = await app.auth.findByEmail(collection, email as string);
+    // An unknown address gets a well-formed id that matches nothing (no account enumeration).
+    if (!record) return { otpId: newRecordId() };
+    const otp = await app.auth.otp.issue(collection, record, String(record.email));
+    if (otp.password !== null) {
+      sendRecordEmail(
+        app,
+        collection,
+        record,
+        String(record.email),
+        collection.otp.emailTemplate,
+        { OTP: otp.password, OTP_ID: otp.id },
+        "otp",
+      );
+    }
+    return { otpId: otp.id };
+  });
+
+  server.post<Params>("/api/collections/:collection/auth-with-otp", async (request, reply) => {
+    const collection = authCollectionOr404(app, request.params.collection);
+    if (!collection.otp.enabled) throw forbidden(OTP_DISABLED);
+    const { otpId, password } = bodyObject(request);
+    const errors: ErrorData = {};
+    const idErr = requiredText(otpId);
+    if (idErr) errors.otpId = idErr;
+    const passErr = requiredText(password, 71);
+    if (passErr) errors.password = passErr;
+    throwIfInvalid(errors);
+    await enforceLimit(app, reply, "signInPerIp", request.ip);
+    const otp = await app.auth.otp.find(collection, otpId as string);
+    const record = otp ? await findRow(app.db, collection, String(otp.recordRef)) : undefined;
+    if (!otp || !record) {
+      await burnPasswordCheck(password as string);
+      throw badRequest(INVALID_OTP);
+    }
+    // Codes are short digit strings: a per-account attempt budget stops guessing across many codes.
+    await enforceLimit(app, reply, "otpAttemptsPerRecord", `${collection.id}:${String(record.id)}`, {
+      message: "Too many attempts, please try again later with a new OTP.",
+    });
+    if (!(await app.auth.otp.matches(otp, password as string))) throw badRequest(INVALID_OTP);
+    // Single use: deleting it is the claim; a concurrent request that lost the race is refused.
+    if (!(await app.auth.otp.consume(String(otp.id)))) throw badRequest(INVALID_OTP);
+    let signedIn = record;
+    if (!record.verified && otp.sentTo && String(otp.sentTo) === String(record.email)) {
+      signedIn = await updateAuthRecord(app.db, collection, record, { verified: true });
+      emitAuthUpdate(app, collection, record, signedIn);
+    }
+    return sendAuthResponse(app, request, reply, collection, signedIn, { method: "otp" });
+  });
+}
