@@ -66,6 +66,27 @@ export async function enforceLimit(
 }
 
 /** The identity part of a limiter key: collection plus a case-folded identity. */
+/**
+ * The shared start of every `request-*` route that takes an e-mail: checks the body's `email`, applies the
+ * per-IP and per-address limits (named `<kind>PerIp` / `<kind>PerEmail`), and finds the account, which may
+ * not exist (the caller must answer the same either way).
+ */
+export async function readEmailRequest(
+  app: App,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  collection: AuthCollection,
+  kind: "emailRequest" | "otpRequest",
+): Promise<{ record: RecordRow | undefined }> {
+  const email = (request.body as Record<string, unknown> | null)?.email;
+  const err = requiredEmail(email);
+  throwIfInvalid(err ? { email: err } : {});
+  await enforceLimit(app, reply, `${kind}PerIp`, request.ip);
+  await enforceLimit(app, reply, `${kind}PerEmail`, identityKey(collection, email as string));
+  const record = await app.auth.findByEmail(collection, email as string);
+  return { record: record ?? undefined };
+}
+
 export function identityKey(collection: AuthCollection, identity: string): string {
   return `${collection.id}:${identity.trim().toLowerCase()}`;
 }

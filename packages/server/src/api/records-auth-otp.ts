@@ -9,8 +9,7 @@ import {
   authCollectionOr404,
   emitAuthUpdate,
   enforceLimit,
-  identityKey,
-  requiredEmail,
+  readEmailRequest,
   requiredText,
   sendRecordEmail,
   throwIfInvalid,
@@ -31,12 +30,7 @@ export function registerAuthOtp(server: FastifyInstance, app: App): void {
   server.post<Params>("/api/collections/:collection/request-otp", async (request, reply) => {
     const collection = authCollectionOr404(app, request.params.collection);
     if (!collection.otp.enabled) throw forbidden(OTP_DISABLED);
-    const email = bodyObject(request).email;
-    const err = requiredEmail(email);
-    throwIfInvalid(err ? { email: err } : {});
-    await enforceLimit(app, reply, "otpRequestPerIp", request.ip);
-    await enforceLimit(app, reply, "otpRequestPerEmail", identityKey(collection, email as string));
-    const record = await app.auth.findByEmail(collection, email as string);
+    const { record } = await readEmailRequest(app, request, reply, collection, "otpRequest");
     // An unknown address gets a well-formed id that matches nothing (no account enumeration).
     if (!record) return { otpId: newRecordId() };
     const otp = await app.auth.otp.issue(collection, record, String(record.email));

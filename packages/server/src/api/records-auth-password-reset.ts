@@ -8,8 +8,7 @@ import {
   authCollectionOr404,
   emitAuthUpdate,
   enforceLimit,
-  identityKey,
-  requiredEmail,
+  readEmailRequest,
   sendRecordEmail,
   throwIfInvalid,
 } from "./records-auth-helpers.js";
@@ -28,12 +27,7 @@ export function registerAuthPasswordReset(server: FastifyInstance, app: App): vo
     if (!collection.passwordAuth.enabled) {
       throw badRequest("The collection is not configured to allow password authentication.");
     }
-    const email = bodyObject(request).email;
-    const err = requiredEmail(email);
-    throwIfInvalid(err ? { email: err } : {});
-    await enforceLimit(app, reply, "emailRequestPerIp", request.ip);
-    await enforceLimit(app, reply, "emailRequestPerEmail", identityKey(collection, email as string));
-    const record = await app.auth.findByEmail(collection, email as string);
+    const { record } = await readEmailRequest(app, request, reply, collection, "emailRequest");
     const resend = `passwordReset:${collection.id}:${String(record?.id)}`;
     if (record && (await app.limiter.consume("emailResend", resend)) === 0) {
       const token = app.auth.newToken(collection, record, "passwordReset", { email: String(record.email) });

@@ -7,8 +7,7 @@ import {
   authCollectionOr404,
   emitAuthUpdate,
   enforceLimit,
-  identityKey,
-  requiredEmail,
+  readEmailRequest,
   sendRecordEmail,
   throwIfInvalid,
 } from "./records-auth-helpers.js";
@@ -23,12 +22,7 @@ type Params = { Params: { collection: string } };
 export function registerAuthVerification(server: FastifyInstance, app: App): void {
   server.post<Params>("/api/collections/:collection/request-verification", async (request, reply) => {
     const collection = authCollectionOr404(app, request.params.collection);
-    const email = bodyObject(request).email;
-    const err = requiredEmail(email);
-    throwIfInvalid(err ? { email: err } : {});
-    await enforceLimit(app, reply, "emailRequestPerIp", request.ip);
-    await enforceLimit(app, reply, "emailRequestPerEmail", identityKey(collection, email as string));
-    const record = await app.auth.findByEmail(collection, email as string);
+    const { record } = await readEmailRequest(app, request, reply, collection, "emailRequest");
     // PocketBase's resend guard: one message per record per two minutes, silently.
     const resend = `verification:${collection.id}:${String(record?.id)}`;
     if (record && !record.verified && (await app.limiter.consume("emailResend", resend)) === 0) {

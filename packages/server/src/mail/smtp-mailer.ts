@@ -1,20 +1,9 @@
 import { createTransport, type Transporter } from "nodemailer";
+import type { Settings } from "../core/settings/index.js";
 import { htmlToPlainText, type MailAddress, type Mailer, type MailMessage } from "./mailer.js";
 
-/** SMTP settings, in the shape of PocketBase's `settings.smtp`. */
-export interface SmtpConfig {
-  enabled: boolean;
-  host: string;
-  port: number;
-  username: string;
-  password: string;
-  /** `PLAIN` (default) or `LOGIN`. */
-  authMethod: string;
-  /** Implicit TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it. */
-  tls: boolean;
-  /** The name sent in EHLO; the machine's host name when empty. */
-  localName: string;
-}
+/** SMTP settings: the `smtp` group of the application settings (PocketBase's `settings.smtp`). */
+export type SmtpConfig = Settings["smtp"];
 
 function mailbox(a: MailAddress): { name: string; address: string } | string {
   return a.name ? { name: a.name, address: a.address } : a.address;

@@ -24,8 +24,11 @@ export interface Settings {
     port: number;
     username: string;
     password: string;
+    /** `PLAIN` (default) or `LOGIN`. */
     authMethod: string;
+    /** Implicit TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it. */
     tls: boolean;
+    /** The name sent in EHLO; the machine's host name when empty. */
     localName: string;
   };
 }
