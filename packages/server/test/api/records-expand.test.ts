@@ -85,7 +85,7 @@ describe("fields", () => {
       .collection("posts")
       .getList(1, 1, { filter: `id = "${ids.pub}"`, expand: "author", fields: "title,expand.author.*" });
     expect(res.totalItems).toBe(1);
-    expect(Object.keys(res.items[0])).toEqual(["title", "expand"]);
+    expect(Object.keys(res.items[0])).toEqual(["expand", "title"]);
     expect(res.items[0].expand?.author).toMatchObject({ email: "alice@example.com", id: blog.aliceId });
     const all = await blog.admin
       .collection("posts")

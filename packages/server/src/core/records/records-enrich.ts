@@ -4,7 +4,7 @@ import { type Field, isMultiValued } from "../fields/index.js";
 import { valueList } from "./field-values/index.js";
 import { type FieldsSpec, pickFields } from "./pick-fields.js";
 import { findRowsWithRule, type QueryContext, RECORD_ALIAS, ruleFilter } from "./records-query.js";
-import { type RecordRow, serializeRecord } from "./serialize.js";
+import { insertSorted, type RecordRow, serializeRecord } from "./serialize.js";
 
 /** PocketBase's limit on nested expand levels. */
 export const MAX_EXPAND_DEPTH = 6;
@@ -81,8 +81,8 @@ export async function enrichRows(
 
 function setExpand(json: Record<string, unknown>, name: string, value: unknown): void {
   const current = (json.expand as Record<string, unknown> | undefined) ?? {};
-  current[name] = value;
-  json.expand = current;
+  insertSorted(current, name, value);
+  insertSorted(json, "expand", current);
 }
 
 async function expandInto(

@@ -58,21 +58,54 @@ export function isSecretField(collection: Collection, field: Field): boolean {
   return field.type === "password" || (collection.type === "auth" && field.name === "tokenKey");
 }
 
-/** Turns a stored row into the record JSON the API sends, leaving out what the caller may not see. */
+/** A collection's output keys in byte order, as PocketBase's JSON (a Go map) orders them; cached per definition. */
+const ORDER = new WeakMap<Collection, readonly (Field | "collectionId" | "collectionName")[]>();
+
+function outputOrder(collection: Collection): readonly (Field | "collectionId" | "collectionName")[] {
+  let order = ORDER.get(collection);
+  if (!order) {
+    const keyOf = (k: Field | string) => (typeof k === "string" ? k : k.name);
+    order = [...collection.fields, "collectionId" as const, "collectionName" as const].sort((a, b) =>
+      keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0,
+    );
+    ORDER.set(collection, order);
+  }
+  return order;
+}
+
+/**
+ * Turns a stored row into the record JSON the API sends, leaving out what the caller may not see. Keys come
+ * in byte order, as PocketBase sends them.
+ */
 export function serializeRecord(
   collection: Collection,
   row: RecordRow,
   opts: VisibilityOptions = {},
 ): RecordJSON {
-  const out: Record<string, unknown> = { collectionId: collection.id, collectionName: collection.name };
+  const out: Record<string, unknown> = {};
   const isAuth = collection.type === "auth";
   const emailVisible =
     opts.showEmail || (isAuth && fieldValueToJSON({ type: "bool" } as Field, row.emailVisibility));
-  for (const field of collection.fields) {
-    if (isSecretField(collection, field)) continue;
-    if (field.hidden && !opts.showHidden) continue;
-    if (isAuth && field.name === "email" && !emailVisible && !opts.showHidden) continue;
-    out[field.name] = fieldValueToJSON(field, row[field.name]);
+  for (const field of outputOrder(collection)) {
+    if (field === "collectionId") out.collectionId = collection.id;
+    else if (field === "collectionName") out.collectionName = collection.name;
+    else if (isSecretField(collection, field)) continue;
+    else if (field.hidden && !opts.showHidden) continue;
+    else if (isAuth && field.name === "email" && !emailVisible && !opts.showHidden) continue;
+    else out[field.name] = fieldValueToJSON(field, row[field.name]);
   }
   return out as RecordJSON;
+}
+
+/** Adds a key to a record JSON object at its byte-order position (keys after it are moved behind it). */
+export function insertSorted(json: Record<string, unknown>, key: string, value: unknown): void {
+  if (key in json) {
+    json[key] = value;
+    return;
+  }
+  const after = Object.keys(json).filter((k) => k > key);
+  const moved = after.map((k) => [k, json[k]] as const);
+  for (const k of after) delete json[k];
+  json[key] = value;
+  for (const [k, v] of moved) json[k] = v;
 }
