@@ -19,6 +19,7 @@ export {
   needsRehash,
   verifyPassword,
 } from "./passwords.js";
+export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from "./rate-limit-redis-store.js";
 export { MemoryRateLimitStore, type RateLimitStore, type RateWindow } from "./rate-limit-store.js";
 export { type AuthRateLimits, defaultAuthRateLimits, type LimitRule, RateLimiter } from "./rate-limiter.js";
 export { newTokenKey } from "./token-key.js";

@@ -13,6 +13,12 @@ const dirOption = () =>
     .env("BASALT_DIR")
     .default("./basalt_data");
 
+const dbOption = () =>
+  new Option(
+    "--db <url>",
+    "store the data in PostgreSQL (postgres://user@host:port/db) instead of SQLite in --dir",
+  ).env("BASALT_DB_URL");
+
 const program = new Command("basalt")
   .description("Basalt: an open-source backend in one command (PocketBase-compatible REST API).")
   .version("0.1.0")
@@ -25,6 +31,18 @@ program
     new Option("--http <host:port>", "address to listen on").env("BASALT_HTTP").default("127.0.0.1:8090"),
   )
   .addOption(dirOption())
+  .addOption(dbOption())
+  .addOption(
+    new Option(
+      "--redis <url>",
+      "share realtime events, cache reloads and rate limits with other instances through Redis (redis://host:port)",
+    ).env("BASALT_REDIS_URL"),
+  )
+  .addOption(
+    new Option("--redis-prefix <prefix>", "prefix of every Redis key and channel Basalt uses")
+      .env("BASALT_REDIS_PREFIX")
+      .default("basalt:"),
+  )
   .addOption(
     new Option("--origins <list>", "comma-separated CORS origins allowed to call the API (* for any)")
       .env("BASALT_ORIGINS")
@@ -83,12 +101,14 @@ superuser
   .argument("<email>", "the superuser's e-mail address")
   .argument("<password>", "the password (at least 8 characters)")
   .addOption(dirOption())
+  .addOption(dbOption())
   .action(runSuperuserUpsert);
 superuser
   .command("delete")
   .description("delete a superuser")
   .argument("<email>", "the superuser's e-mail address")
   .addOption(dirOption())
+  .addOption(dbOption())
   .action(runSuperuserDelete);
 
 await program.parseAsync(process.argv);

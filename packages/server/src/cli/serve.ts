@@ -7,6 +7,11 @@ import { fail } from "./fail.js";
 export interface ServeOptions {
   http: string;
   dir: string;
+  /** A PostgreSQL URL; absent keeps SQLite in `dir`. */
+  db?: string;
+  /** A Redis URL; absent keeps the realtime bus and rate limits in this process. */
+  redis?: string;
+  redisPrefix: string;
   origins: string;
   logLevel: BasaltConfig["logLevel"];
   bodyLimit: number;
@@ -23,6 +28,17 @@ const list = (value: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** A database URL without its password, for printing. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an invalid URL)";
+  }
+}
+
 /** `basalt serve`: opens the data folder, serves until SIGTERM/SIGINT, then drains and exits 0. */
 export async function runServe(opts: ServeOptions): Promise<void> {
   let basalt: Awaited<ReturnType<typeof createApp>> | undefined;
@@ -31,6 +47,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     const config: Partial<BasaltConfig> = {
       http: opts.http,
       dataDir,
+      dbUrl: opts.db ?? "",
+      redisUrl: opts.redis ?? "",
+      redisPrefix: opts.redisPrefix,
       origins: list(opts.origins).length ? list(opts.origins) : ["*"],
       logLevel: opts.logLevel,
       bodyLimit: opts.bodyLimit,
@@ -50,10 +69,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       console.log(`Superuser ${String(email).toLowerCase()} ${result} from BASALT_SUPERUSER_EMAIL.`);
     }
     const url = await basalt.listen();
-    console.log(`Basalt serving ${url}/api/ with the data folder ${dataDir}`);
+    const store = opts.db ? `PostgreSQL at ${redactUrl(opts.db)}` : `the data folder ${dataDir}`;
+    console.log(`Basalt serving ${url}/api/ with ${store}`);
     if ((await basalt.app.auth.countSuperusers()) === 0) {
       console.log(
-        `No superuser yet. Create one with: npx basalt superuser upsert EMAIL PASSWORD --dir ${opts.dir}` +
+        `No superuser yet. Create one with: npx basalt superuser upsert EMAIL PASSWORD ${opts.db ? "--db URL" : `--dir ${opts.dir}`}` +
           " (or set BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD)",
       );
     }

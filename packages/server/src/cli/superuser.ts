@@ -10,13 +10,16 @@ import { fail } from "./fail.js";
 export async function runSuperuserUpsert(
   email: string,
   password: string,
-  opts: { dir: string },
+  opts: { dir: string; db?: string },
 ): Promise<void> {
   try {
     const errors = superuserInputErrors(email, password);
     if (errors) throw badRequest("Invalid superuser data.", errors);
     const dataDir = prepareDataDir(opts.dir);
-    const app = await openApp({ ...DEFAULT_CONFIG, dataDir }, pino({ level: "silent" }));
+    const app = await openApp(
+      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },
+      pino({ level: "silent" }),
+    );
     try {
       const result = await app.auth.upsertSuperuser(email, password);
       console.log(`Superuser ${email.toLowerCase()} ${result}.`);
@@ -29,10 +32,13 @@ export async function runSuperuserUpsert(
 }
 
 /** `basalt superuser delete EMAIL`. */
-export async function runSuperuserDelete(email: string, opts: { dir: string }): Promise<void> {
+export async function runSuperuserDelete(email: string, opts: { dir: string; db?: string }): Promise<void> {
   try {
     const dataDir = prepareDataDir(opts.dir);
-    const app = await openApp({ ...DEFAULT_CONFIG, dataDir }, pino({ level: "silent" }));
+    const app = await openApp(
+      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },
+      pino({ level: "silent" }),
+    );
     try {
       if (!(await app.auth.deleteSuperuser(email)))
         throw new BasaltError("BASALT_ERR_CLI_SUPERUSER_NOT_FOUND", email);

@@ -2,10 +2,10 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { AuthService, RateLimiter } from "../auth/index.js";
-import { type Database, openSqlite } from "../db/index.js";
+import { type Database, openDatabase } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
-import { LocalBus, RealtimeBroker, type RealtimeBus } from "../realtime/index.js";
+import { RealtimeBroker } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
 import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
 import {
@@ -17,6 +17,7 @@ import {
 import { checkRule } from "./collections/rule-checker.js";
 import type { BasaltConfig } from "./config.js";
 import { EventBus } from "./events.js";
+import { openSharedServices, type SharedServices, syncInstances } from "./instance-sync.js";
 import { type RecordRequest, type RecordRow, RecordsService, truncateCollection } from "./records/index.js";
 import { findRowWithRule } from "./records/records-query.js";
 import { defaultSettings, SettingsService } from "./settings/index.js";
@@ -72,7 +73,15 @@ export interface App {
 /** Opens the data folder's database, creates the system tables on first use and composes the services. */
 export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
   mkdirSync(config.dataDir, { recursive: true });
-  const db = openSqlite(join(config.dataDir, "data.db"), { synchronous: config.sqliteSynchronous });
+  const db = await openDatabase({
+    url: config.dbUrl,
+    sqliteFile: join(config.dataDir, "data.db"),
+    sqliteSynchronous: config.sqliteSynchronous,
+    maxConnections: config.dbMaxConnections,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    onIdleError: (err) => log.warn({ err }, "database connection lost"),
+  });
+  let shared: SharedServices | undefined;
   try {
     const collections = new CollectionsService(db, { checkRule });
     await collections.init(initialCollections);
@@ -83,9 +92,12 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const records = new RecordsService({ db, collections, events });
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
-    const bus: RealtimeBus = new LocalBus();
+    shared = await openSharedServices(config, log);
+    const { bus } = shared;
+    // before the broker subscribes: it waits for the reloads other instances' changes trigger
+    const { ready } = syncInstances({ bus, collections, settings, log });
     const realtime = new RealtimeBroker(
-      { collections, records, bus, log },
+      { collections, records, bus, log, ready },
       { idleTimeoutMs: config.realtimeIdleTimeoutMs, maxBufferBytes: config.realtimeMaxBufferBytes },
     );
     // Every committed record change, whatever wrote it, goes to the subscribers of every instance.
@@ -120,7 +132,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       log,
       db,
       mail,
-      limiter: new RateLimiter(),
+      limiter: new RateLimiter(shared.rateLimits),
       recordMatchesRule,
       collections,
       auth,
@@ -139,11 +151,12 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       close: async () => {
         realtime.closeAll();
         await mail.close();
-        await bus.close();
+        await shared?.close();
         await db.close();
       },
     };
   } catch (err) {
+    await shared?.close();
     await db.close();
     throw err;
   }

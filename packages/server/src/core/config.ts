@@ -14,6 +14,18 @@ export interface BasaltConfig {
   shutdownTimeoutMs: number;
   /** SQLite `synchronous` mode: NORMAL survives a process crash, FULL also a power loss. */
   sqliteSynchronous: "NORMAL" | "FULL";
+  /** A `postgres://user@host:port/db` URL to store the data in PostgreSQL; empty keeps SQLite in `dataDir`. */
+  dbUrl: string;
+  /** Most PostgreSQL connections the pool opens. */
+  dbMaxConnections: number;
+  /** PostgreSQL statement timeout in milliseconds. */
+  dbStatementTimeoutMs: number;
+  /** A `redis://host:port` URL: realtime across instances and shared rate limits; empty keeps both in memory. */
+  redisUrl: string;
+  /** Prefix of every Redis key and channel Basalt uses, so deployments (or test runs) can share one Redis. */
+  redisPrefix: string;
+  /** How long start-up waits for Redis before serving alone (and reconnecting in the background), in ms. */
+  redisConnectTimeoutMs: number;
   /** The application's public URL (used in e-mail links). */
   appUrl: string;
   /** The application's name (used in e-mails). */
@@ -35,6 +47,12 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   bodyLimit: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
   sqliteSynchronous: "NORMAL",
+  dbUrl: "",
+  dbMaxConnections: 10,
+  dbStatementTimeoutMs: 30_000,
+  redisUrl: "",
+  redisPrefix: "basalt:",
+  redisConnectTimeoutMs: 5_000,
   appUrl: "http://127.0.0.1:8090",
   appName: "Basalt",
   trustedProxies: [],

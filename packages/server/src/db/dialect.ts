@@ -29,6 +29,13 @@ export type ColumnKind =
   /** a JSON object `{lon, lat}`, not null */
   | "geoPoint";
 
+/** The type a value of a column kind has when bound as a parameter (e.g. in a one-row CTE). */
+export function scalarTypeOf(kind: ColumnKind): ScalarType {
+  if (kind === "number" || kind === "bool") return kind;
+  if (kind === "json" || kind === "jsonArray" || kind === "geoPoint") return "json";
+  return "text";
+}
+
 /** A column of a table as the schema sync sees it. `key` is stable across renames (the field id). */
 export interface ColumnSpec {
   readonly key: string;
@@ -197,4 +204,9 @@ export interface Database extends Queryable {
   close(): Promise<void>;
   /** Checks the database answers (for health and start-up). */
   ping(): Promise<void>;
+  /**
+   * Runs fn in a transaction that also holds a database-wide lock named `name` until it ends, so several
+   * processes sharing the database (e.g. instances starting at once) run it one after another.
+   */
+  lockedTransaction<T>(name: string, fn: (tx: Queryable) => Promise<T>): Promise<T>;
 }

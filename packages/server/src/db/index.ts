@@ -7,10 +7,12 @@ export type {
   IndexSpec,
   Queryable,
   RunResult,
+  ScalarType,
   Sql,
   SqlValue,
   TableSpec,
 } from "./dialect.js";
+export { scalarTypeOf } from "./dialect.js";
 export {
   ConstraintViolationError,
   DbCorruptError,
@@ -19,7 +21,9 @@ export {
   DbUnavailableError,
   UniqueViolationError,
 } from "./errors.js";
+export { isPostgresUrl, type OpenDatabaseOptions, openDatabase } from "./open.js";
 export { postgresDialect } from "./postgres/dialect.js";
+export { openPostgres, PostgresDatabase, type PostgresOptions } from "./postgres/driver.js";
 export { createView, dropTable, dropView, syncTable } from "./schema-sync.js";
 export { sqliteDialect } from "./sqlite/dialect.js";
 export { openSqlite, SqliteDatabase, type SqliteOptions } from "./sqlite/driver.js";

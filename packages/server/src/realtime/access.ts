@@ -1,27 +1,9 @@
 import type { Collection } from "../core/collections/index.js";
-import type { RecordRequest, RecordRow, RecordsService } from "../core/records/index.js";
-import type { Sql } from "../db/index.js";
+import { type RecordRequest, type RecordRow, type RecordsService, rowCte } from "../core/records/index.js";
 import { ApiError } from "../errors/index.js";
 import { buildSelect, type CompiledFilter, compileFilter, sqlFilter } from "../rules/index.js";
 
 const ALIAS = "_rt";
-
-/** `WITH <name> AS (SELECT ? AS col, …)`: the event's row as a one-row table. */
-function rowTable(
-  records: RecordsService,
-  collection: Collection,
-  row: RecordRow,
-  name: string,
-  req: RecordRequest,
-): Sql {
-  const q = records.queryContext(req).q;
-  const t = q.dialect.quoteIdent;
-  const cols = collection.fields.map((f) => f.name).filter((c) => c in row);
-  return {
-    sql: `WITH ${t(name)} AS (SELECT ${cols.map((c) => `? AS ${t(c)}`).join(", ")})`,
-    params: cols.map((c) => row[c] as never),
-  };
-}
 
 /**
  * Whether a subscriber may receive an event about `row`: the collection's rule (null: superusers only) and
@@ -60,7 +42,7 @@ export async function subscriberCanSee(
   const t = ctx.q.dialect.quoteIdent;
   const table = `_rt_${collection.id}`;
   filters.unshift(sqlFilter({ sql: `${t(ALIAS)}.${t("id")} = ?`, params: [String(row.id)] }));
-  const prefix = rowTable(records, collection, row, table, req);
+  const prefix = rowCte(ctx.q, collection, row, table);
   const sel = buildSelect({
     dialect: ctx.q.dialect,
     table,

@@ -29,6 +29,11 @@ export interface BrokerDeps {
   readonly records: RecordsService;
   readonly bus: RealtimeBus;
   readonly log: Logger;
+  /**
+   * Resolves once the caches are current with every bus message received so far (a collection reloaded after
+   * another instance changed it), so a record event is never checked against a stale schema.
+   */
+  readonly ready?: () => Promise<void>;
 }
 
 /**
@@ -48,8 +53,11 @@ export class RealtimeBroker {
     private readonly options: RealtimeOptions = DEFAULT_REALTIME_OPTIONS,
   ) {
     this.unsubscribe = deps.bus.subscribe((message) => {
+      // taken on arrival: the reloads triggered by earlier control messages
+      const ready = deps.ready?.();
       // one message at a time, so each client sees events in commit order
       this.queue = this.queue
+        .then(() => ready)
         .then(() => this.handle(message))
         .catch((err) => deps.log.error({ err }, "realtime delivery failed"));
     });
@@ -108,7 +116,21 @@ export class RealtimeBroker {
     for (const c of [...this.clients.values()]) c.close();
   }
 
+  /**
+   * The SSE resync signal after a shared-bus outage, when events may have been lost: every stream is closed,
+   * the SDK reconnects and resubscribes, and its `PB_CONNECT` tells the application to refetch.
+   */
+  private resync(): void {
+    if (!this.clients.size) return;
+    this.deps.log.warn({ clients: this.clients.size }, "realtime bus reconnected: asking clients to resync");
+    for (const c of [...this.clients.values()]) c.close();
+  }
+
   private async handle(message: RealtimeMessage): Promise<void> {
+    if (message.kind === "control") {
+      if (message.change === "reconnected") this.resync();
+      return;
+    }
     if (message.kind === "direct") {
       const c = this.client(message.clientId);
       if (c?.subscriptions.has(message.topic)) c.send(message.topic, message.data);

@@ -19,8 +19,20 @@ export interface RealtimeDirectMessage {
   readonly data: unknown;
 }
 
+/**
+ * Keeps instances' caches in step (issue 6): `collections` and `settings` tell the other instances to reload
+ * what `origin` changed; `reconnected` is raised locally by a shared bus after an outage, when messages may
+ * have been missed (reload everything and ask SSE clients to resync).
+ */
+export interface RealtimeControlMessage {
+  readonly kind: "control";
+  readonly change: "collections" | "settings" | "reconnected";
+  /** The id of the instance that sent it; an instance ignores its own. */
+  readonly origin: string;
+}
+
 /** Anything the realtime bus carries. */
-export type RealtimeMessage = RealtimeRecordMessage | RealtimeDirectMessage;
+export type RealtimeMessage = RealtimeRecordMessage | RealtimeDirectMessage | RealtimeControlMessage;
 
 /**
  * Delivers realtime messages to every instance (including the publishing one). The in-process bus serves

@@ -3,9 +3,11 @@ export { type BrokerDeps, DEFAULT_REALTIME_OPTIONS, RealtimeBroker, type Realtim
 export {
   LocalBus,
   type RealtimeBus,
+  type RealtimeControlMessage,
   type RealtimeDirectMessage,
   type RealtimeMessage,
   type RealtimeRecordMessage,
 } from "./bus.js";
 export { RealtimeClient } from "./client.js";
+export { RedisBus, type RedisBusOptions } from "./redis-bus.js";
 export { MAX_SUBSCRIPTIONS, MAX_TOPIC_LENGTH, parseTopic, type Topic } from "./topics.js";

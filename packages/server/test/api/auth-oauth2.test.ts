@@ -57,7 +57,7 @@ async function signIn(name: string, createData?: Record<string, unknown>) {
 
 async function externalAuths(recordId: string) {
   return server.basalt.app.db.all<{ provider: string; providerId: string }>(
-    "SELECT provider, providerId FROM _externalAuths WHERE recordRef = ?",
+    'SELECT "provider", "providerId" FROM "_externalAuths" WHERE "recordRef" = ?',
     [recordId],
   );
 }

@@ -236,7 +236,7 @@ describe("forged and stale tokens", () => {
       server.basalt.app.collections.get("users") as never,
       "ann@example.com",
     ))!;
-    await server.basalt.app.db.run("UPDATE users SET tokenKey = ? WHERE id = ?", [
+    await server.basalt.app.db.run('UPDATE "users" SET "tokenKey" = ? WHERE "id" = ?', [
       "x".repeat(50),
       String(ann.id),
     ]);

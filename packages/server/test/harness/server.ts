@@ -4,12 +4,15 @@ import { join } from "node:path";
 import { pino } from "pino";
 import PocketBase from "pocketbase";
 import { type Basalt, type BasaltConfig, createApp } from "../../src/main.js";
+import { createTestDatabase, type TestDatabase, type TestStore, testStore } from "./dialects.js";
 
 /** A running Basalt on an ephemeral port with a throwaway data folder. */
 export interface TestServer {
   readonly basalt: Basalt;
   readonly url: string;
   readonly dataDir: string;
+  /** The store the server keeps its data in. */
+  readonly store: TestStore;
   /** A fresh SDK client pointed at the server. */
   sdk(): PocketBase;
   /** fetch against the server; `path` starts with `/`. */
@@ -21,21 +24,43 @@ export interface TestServer {
 /** The superuser every test server starts with. */
 export const SUPERUSER = { email: "root@example.com", password: "root-password-123" };
 
-/** Starts a server; the superuser above exists. Call `stop()` in afterAll/afterEach. */
+/**
+ * Starts a server; the superuser above exists. Call `stop()` in afterAll/afterEach. The store is the test
+ * project's (BASALT_TEST_STORE) unless `opts.store` says otherwise; on PostgreSQL each server gets a
+ * throwaway database, and servers started with the same `dataDir` share one (a restart).
+ */
 export async function startServer(
   config: Partial<BasaltConfig> = {},
-  opts: { dataDir?: string; beforeListen?: (basalt: Basalt) => void } = {},
+  opts: { dataDir?: string; store?: TestStore; beforeListen?: (basalt: Basalt) => void } = {},
 ): Promise<TestServer> {
   const { dataDir } = opts;
+  const store = opts.store ?? testStore();
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "basalt-test-"));
-  const basalt = await createApp({ dataDir: dir, http: "127.0.0.1:0", ...config }, pino({ level: "silent" }));
-  await basalt.app.auth.upsertSuperuser(SUPERUSER.email, SUPERUSER.password);
+  let database: TestDatabase | undefined;
+  if (store === "postgres" && !config.dbUrl) database = await createTestDatabase(dataDir);
+  const full: Partial<BasaltConfig> = {
+    dataDir: dir,
+    http: "127.0.0.1:0",
+    ...(database ? { dbUrl: database.url, dbMaxConnections: 5 } : {}),
+    ...config,
+  };
+  let started: Basalt | undefined;
+  try {
+    started = await createApp(full, pino({ level: "silent" }));
+    await started.app.auth.upsertSuperuser(SUPERUSER.email, SUPERUSER.password);
+  } catch (err) {
+    await started?.close();
+    if (!dataDir) await database?.drop();
+    throw err;
+  }
+  const basalt = started;
   opts.beforeListen?.(basalt);
   const url = await basalt.listen();
   return {
     basalt,
     url,
     dataDir: dir,
+    store,
     sdk: () => {
       const pb = new PocketBase(url);
       pb.autoCancellation(false);
@@ -53,7 +78,10 @@ export async function startServer(
     },
     async stop() {
       await basalt.close();
-      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+      if (dataDir) return;
+      rmSync(dir, { recursive: true, force: true });
+      // a database shared through a data folder is dropped with the rest of the run's databases
+      await database?.drop();
     },
   };
 }

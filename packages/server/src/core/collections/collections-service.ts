@@ -25,11 +25,14 @@ import {
 } from "./store.js";
 import { type ValidateContext, validateCollection } from "./validate.js";
 
-/** Called after a committed change with the collections before and after it. */
+/**
+ * Called after a committed change with the collections before and after it; a returned promise (telling
+ * the other instances, issue 6) is awaited before the change's caller gets its answer.
+ */
 export type CollectionsListener = (change: {
   before: Collection | undefined;
   after: Collection | undefined;
-}) => void;
+}) => void | Promise<void>;
 
 /** Options of the collections service. */
 export interface CollectionsServiceOptions {
@@ -58,9 +61,12 @@ export class CollectionsService {
     this.options.checkRule = checkRule;
   }
 
-  /** Creates the system tables and collections on a new database, then loads the cache. */
+  /**
+   * Creates the system tables and collections on a new database, then loads the cache. A database-wide lock
+   * makes instances that start at once on a shared database create them exactly once.
+   */
   async init(initial: () => Collection[]): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await this.db.lockedTransaction("bootstrap", async (tx) => {
       if (!(await tx.tableExists(COLLECTIONS_TABLE))) {
         await syncTable(tx, null, COLLECTIONS_TABLE_SPEC);
         await syncTable(tx, null, PARAMS_TABLE_SPEC);
@@ -229,7 +235,9 @@ export class CollectionsService {
       throw err;
     }
     this.setAll(all.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)));
-    for (const ch of changes) for (const l of this.listeners) l(ch);
+    const told: (void | Promise<void>)[] = [];
+    for (const ch of changes) for (const l of this.listeners) told.push(l(ch));
+    await Promise.all(told);
     const last = changes[changes.length - 1];
     return (last.after ?? last.before)!;
   }

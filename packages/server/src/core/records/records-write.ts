@@ -4,6 +4,7 @@ import { nowDateTime } from "../../util/index.js";
 import type { Collection } from "../collections/index.js";
 import { draftToRow, generateFromPattern, type RecordDraft } from "./record-draft.js";
 import { findRowsWithRule, type QueryContext } from "./records-query.js";
+import { rowCte } from "./row-cte.js";
 
 /** PocketBase's answer when a unique index refuses a write: each indexed field gets `validation_not_unique`. */
 export function uniqueViolationErrors(err: UniqueViolationError, collection: Collection): ErrorData {
@@ -67,12 +68,7 @@ function dummyCollection(collection: Collection): Collection {
 function dummyCte(q: Queryable, draft: RecordDraft, table: string): Sql {
   const row = draftToRow(draft);
   if (draft.collection.type === "auth") row.verified = false;
-  const t = q.dialect.quoteIdent;
-  const cols = Object.keys(row);
-  return {
-    sql: `WITH ${t(table)} AS (SELECT ${cols.map((c) => `? AS ${t(c)}`).join(", ")})`,
-    params: cols.map((c) => row[c]),
-  };
+  return rowCte(q, draft.collection, row, table);
 }
 
 /**

@@ -121,6 +121,7 @@ function rateRules(v: unknown): RateLimitRule[] | null {
 /** Owns the settings: cached in memory, persisted as JSON in `_params` (id `settings`). */
 export class SettingsService {
   private current: Settings;
+  private listeners: (() => void | Promise<void>)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -137,6 +138,16 @@ export class SettingsService {
       [SETTINGS_ID],
     );
     if (row?.value) this.current = this.merged(JSON.parse(row.value) as unknown, false);
+  }
+
+  /** Re-reads the stored settings (another instance changed them). */
+  reload(): Promise<void> {
+    return this.init();
+  }
+
+  /** Registers a listener called after every committed update; the update's answer waits for its promise. */
+  onChange(listener: () => void | Promise<void>): void {
+    this.listeners.push(listener);
   }
 
   /** The current settings (a copy), secrets included: for the server's own use. */
@@ -220,6 +231,7 @@ export class SettingsService {
       }
     });
     this.current = next;
+    await Promise.all(this.listeners.map((l) => l()));
     return this.publicView();
   }
 }

@@ -133,8 +133,8 @@ export const postgresDialect: Dialect = {
           `${c.collate === "nocase" ? `lower(${quoteIdent(c.name)})` : quoteIdent(c.name)}${c.desc ? " DESC" : ""}`,
       )
       .join(", ");
-    const wrapped = index.columns.some((c) => c.collate === "nocase") ? `(${cols})` : cols;
-    return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${quoteIdent(index.name)} ON ${quoteIdent(table)} (${wrapped})`;
+    const where = index.where ? ` WHERE ${index.where}` : "";
+    return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${quoteIdent(index.name)} ON ${quoteIdent(table)} (${cols})${where}`;
   },
   dropIndex: (_table, indexName) => `DROP INDEX IF EXISTS ${quoteIdent(indexName)}`,
   convertColumn(expr, from, to) {

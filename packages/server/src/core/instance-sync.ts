@@ -1,0 +1,98 @@
+import type { Logger } from "pino";
+import { RedisRateLimitStore } from "../auth/index.js";
+import { LocalBus, type RealtimeBus, type RealtimeControlMessage, RedisBus } from "../realtime/index.js";
+import { clearRulesCache } from "../rules/index.js";
+import { randomString } from "../util/index.js";
+import type { CollectionsService } from "./collections/index.js";
+import type { BasaltConfig } from "./config.js";
+import type { SettingsService } from "./settings/index.js";
+
+/** What instances share: the realtime bus, and the rate-limit counters when Redis is configured. */
+export interface SharedServices {
+  readonly bus: RealtimeBus;
+  /** The shared counters; absent without Redis (the limiter keeps them in memory). */
+  readonly rateLimits?: RedisRateLimitStore;
+  /** Closes the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the bus and the counters: on Redis with `config.redisUrl`, else in-process. An unreachable Redis does
+ * not stop the start: the instance serves HTTP and keeps reconnecting in the background.
+ */
+export async function openSharedServices(config: BasaltConfig, log: Logger): Promise<SharedServices> {
+  if (!config.redisUrl) {
+    const bus = new LocalBus();
+    return { bus, close: () => bus.close() };
+  }
+  const shared = { url: config.redisUrl, prefix: config.redisPrefix, log };
+  const bus = new RedisBus(shared);
+  const rateLimits = new RedisRateLimitStore(shared);
+  const [subscribed] = await Promise.all([
+    bus.waitUntilSubscribed(config.redisConnectTimeoutMs),
+    rateLimits.waitUntilConnected(config.redisConnectTimeoutMs),
+  ]);
+  if (!subscribed) {
+    log.error("Redis is unreachable: serving this instance alone until it answers");
+  }
+  return {
+    bus,
+    rateLimits,
+    close: async () => {
+      await Promise.all([bus.close(), rateLimits.close()]);
+    },
+  };
+}
+
+/** What the instance sync keeps current. */
+export interface InstanceSyncDeps {
+  readonly bus: RealtimeBus;
+  readonly collections: CollectionsService;
+  readonly settings: SettingsService;
+  readonly log: Logger;
+}
+
+/**
+ * Keeps the in-memory caches of every instance in step (issue 6): a committed change to the collections or
+ * the settings is announced on the bus, and the other instances reload it (compiled rules are dropped with
+ * the schema); after a bus outage everything is reloaded. Returns `ready`, which resolves once every reload
+ * asked for so far has finished, for the realtime broker to wait on before checking a record event.
+ *
+ * Subscribe this before the broker, so the broker's wait includes the reload of the same message.
+ */
+export function syncInstances(deps: InstanceSyncDeps): { ready: () => Promise<void> } {
+  const { bus, collections, settings, log } = deps;
+  const origin = randomString(15);
+  const announced = new Set<RealtimeControlMessage["change"]>();
+  let batch: Promise<void> | undefined;
+  // Changes of one commit (an import touches many collections) go out as one message. The request that made
+  // them answers once Redis took the message, so the other instances have it before the client can ask them.
+  const announce = (change: RealtimeControlMessage["change"]): Promise<void> => {
+    announced.add(change);
+    batch ??= Promise.resolve().then(async () => {
+      const changes = [...announced];
+      announced.clear();
+      batch = undefined;
+      await Promise.all(changes.map((c) => bus.publish({ kind: "control", change: c, origin })));
+    });
+    return batch;
+  };
+  collections.onChange(() => announce("collections"));
+  settings.onChange(() => announce("settings"));
+
+  const reload = async (change: RealtimeControlMessage["change"]) => {
+    if (change !== "settings") {
+      await collections.reload();
+      clearRulesCache();
+    }
+    if (change !== "collections") await settings.reload();
+  };
+  let chain: Promise<void> = Promise.resolve();
+  bus.subscribe((message) => {
+    if (message.kind !== "control" || message.origin === origin) return;
+    chain = chain
+      .then(() => reload(message.change))
+      .catch((err: unknown) => log.error({ err, change: message.change }, "cache reload failed"));
+  });
+  return { ready: () => chain };
+}

@@ -1,0 +1,38 @@
+import type { Database } from "./dialect.js";
+import { DbUnavailableError } from "./errors.js";
+import { openPostgres } from "./postgres/driver.js";
+import { openSqlite } from "./sqlite/driver.js";
+
+/** Where the data lives and how to reach it. */
+export interface OpenDatabaseOptions {
+  /** A `postgres://` (or `postgresql://`) URL; empty means the SQLite file below. */
+  url: string;
+  /** The SQLite database file used when no URL is given. */
+  sqliteFile: string;
+  /** SQLite `synchronous` mode. */
+  sqliteSynchronous?: "NORMAL" | "FULL";
+  /** PostgreSQL pool size. */
+  maxConnections?: number;
+  /** PostgreSQL statement timeout in milliseconds. */
+  statementTimeoutMs?: number;
+  /** Told about errors of idle PostgreSQL connections. */
+  onIdleError?: (err: Error) => void;
+}
+
+/** True when a database URL selects PostgreSQL. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url.trim());
+}
+
+/** Opens the store a URL names (PostgreSQL), or the SQLite file when there is none. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const url = options.url.trim();
+  if (!url) return openSqlite(options.sqliteFile, { synchronous: options.sqliteSynchronous });
+  if (!isPostgresUrl(url))
+    throw new DbUnavailableError("the database URL must start with postgres:// or postgresql://");
+  return openPostgres(url, {
+    maxConnections: options.maxConnections,
+    statementTimeoutMs: options.statementTimeoutMs,
+    onIdleError: options.onIdleError,
+  });
+}
