@@ -1,8 +1,26 @@
+import { randomInt } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { App } from "../core/app.js";
 import { type ActionCaller, flatQuery, type RecordAction, runRecordAction } from "./records-action.js";
 
 type Params = { collection: string; id?: string };
+
+/**
+ * PocketBase's guard against timing a list rule through client filters: once a client has had more than a
+ * few empty filtered results from a collection with a list rule, each further empty answer waits a random
+ * time below 500 ms. Superusers, unfiltered and non-empty lists are never delayed.
+ */
+async function throttleEmptySearch(app: App, request: FastifyRequest<{ Params: Params }>, body: unknown) {
+  if (request.auth?.isSuperuser) return;
+  const items = (body as { items?: unknown[] } | null)?.items;
+  if (!items || items.length > 0 || !flatQuery(request.query).filter) return;
+  const collection = app.collections.find(request.params.collection);
+  if (!collection?.listRule) return;
+  if ((await app.limiter.consume("emptySearchPerIp", `${collection.id}:${request.ip}`)) > 0) {
+    await sleep(randomInt(0, 500));
+  }
+}
 
 /** The caller of a plain (non-batch) records request. */
 export function callerOf(request: FastifyRequest, context = "default"): ActionCaller {
@@ -29,6 +47,7 @@ export function registerRecordsCrud(server: FastifyInstance, app: App): void {
         },
         callerOf(request),
       );
+      if (kind === "list" && result.status === 200) await throttleEmptySearch(app, request, result.body);
       if (result.status === 204) return reply.status(204).send();
       return reply.status(result.status).send(result.body);
     };

@@ -26,6 +26,11 @@ export interface AuthRateLimits {
   confirmPerIp: LimitRule;
   /** Verification and reset e-mails actually sent per record (more requests answer 204 and send nothing). */
   emailResend: LimitRule;
+  /**
+   * Filtered list requests with no result per collection + client IP before answers are delayed at random
+   * (PocketBase's guard against timing the list rule through client filters: 3 per 3 s).
+   */
+  emptySearchPerIp: LimitRule;
 }
 
 /** The limits Basalt ships with: generous for people, tight for scripts. */
@@ -40,6 +45,7 @@ export function defaultAuthRateLimits(): AuthRateLimits {
     emailRequestPerEmail: { max: 3, seconds: 600 },
     confirmPerIp: { max: 30, seconds: 60 },
     emailResend: { max: 1, seconds: 120 },
+    emptySearchPerIp: { max: 3, seconds: 3 },
   };
 }
 
