@@ -7,6 +7,7 @@ import { registerRealtime } from "./realtime.js";
 import { registerAuthEmailChange } from "./records-auth-email-change.js";
 import { registerAuthImpersonate } from "./records-auth-impersonate.js";
 import { registerAuthMethods } from "./records-auth-methods.js";
+import { registerOAuth2Redirect } from "./records-auth-oauth2-redirect.js";
 import { registerAuthOtp } from "./records-auth-otp.js";
 import { registerAuthPasswordReset } from "./records-auth-password-reset.js";
 import { registerAuthRefresh } from "./records-auth-refresh.js";
@@ -28,6 +29,7 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerAuthEmailChange(server, app);
   registerAuthOtp(server, app);
   registerAuthWithOAuth2(server, app);
+  registerOAuth2Redirect(server, app);
   registerAuthImpersonate(server, app);
   registerRecordsCrud(server, app);
   registerBatch(server, app);

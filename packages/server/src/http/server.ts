@@ -61,6 +61,14 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   });
 
   registerMultipartFields(server);
+  // Form posts (e.g. Apple's OAuth2 form_post callback): plain key/value pairs; bounded by bodyLimit.
+  server.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
 
   server.decorateRequest("auth", null);
   // Callback-style hooks: a guest request (no Authorization header) costs no promise on the hot path.

@@ -5,7 +5,7 @@ import type { Collection, CollectionsService } from "../core/collections/index.j
 import type { RecordRequest, RecordsService } from "../core/records/index.js";
 import { randomString } from "../util/index.js";
 import { subscriberCanSee } from "./access.js";
-import type { RealtimeBus, RealtimeMessage, RealtimeRecordMessage } from "./bus.js";
+import { LocalBus, type RealtimeBus, type RealtimeMessage, type RealtimeRecordMessage } from "./bus.js";
 import { RealtimeClient } from "./client.js";
 import type { Topic } from "./topics.js";
 
@@ -102,6 +102,19 @@ export class RealtimeBroker {
     for (const t of topics) client.subscriptions.set(t.raw, t);
     client.auth = auth;
     client.keepAlive();
+  }
+
+  /**
+   * Sends a message to one client's topic (the OAuth2 redirect result): directly when the client is connected
+   * here, otherwise through a shared bus to the instance that holds it. False when it certainly reached no one
+   * (the client is here but not subscribed, or it is not here and the bus is this process only).
+   */
+  async sendDirect(clientId: string, topic: string, data: unknown): Promise<boolean> {
+    const local = this.client(clientId);
+    if (local) return local.subscriptions.has(topic) && local.send(topic, data);
+    if (this.deps.bus instanceof LocalBus) return false;
+    await this.deps.bus.publish({ kind: "direct", clientId, topic, data });
+    return true;
   }
 
   /** Waits until every message published so far has been delivered (tests, shutdown). */
