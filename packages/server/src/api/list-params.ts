@@ -31,9 +31,12 @@ export function readListParams(query: unknown): ListParams {
   const page = parsePositiveInt(firstString(q.page), "page");
   const perPage = parsePositiveInt(firstString(q.perPage), "perPage");
   const skip = firstString(q.skipTotal).toLowerCase();
+  const size = !perPage || perPage < 1 ? DEFAULT_PER_PAGE : Math.min(perPage, MAX_PER_PAGE);
+  // a page past any possible offset is simply empty; keep the offset a safe integer for the database
+  const lastPage = Math.floor(Number.MAX_SAFE_INTEGER / size);
   return {
-    page: !page || page < 1 ? 1 : page,
-    perPage: !perPage || perPage < 1 ? DEFAULT_PER_PAGE : Math.min(perPage, MAX_PER_PAGE),
+    page: !page || page < 1 ? 1 : Math.min(page, lastPage),
+    perPage: size,
     skipTotal: skip === "1" || skip === "true" || skip === "t",
     filter: firstString(q.filter),
     sort: firstString(q.sort),

@@ -100,6 +100,13 @@ export class AuthService {
     if (!record) return null;
     const verified = verifyToken(token, this.signingKey(collection, record, type));
     if (!verified || verified.type !== type) return null;
+    // A link sent to an address is void once the account has another one (reset, verification, e-mail change).
+    if (
+      typeof verified.email === "string" &&
+      verified.email.toLowerCase() !== String(record.email ?? "").toLowerCase()
+    ) {
+      return null;
+    }
     return { collection, record, claims: verified, isSuperuser: collection.id === SUPERUSERS_ID };
   }
 

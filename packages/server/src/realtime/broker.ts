@@ -74,6 +74,11 @@ export class RealtimeBroker {
     for (const c of [...this.clients.values()]) if (c.lastActivity < limit) c.close();
   }
 
+  /** True when the bus reaches other instances (Redis, PostgreSQL), false for this process only. */
+  get sharedBus(): boolean {
+    return !(this.deps.bus instanceof LocalBus);
+  }
+
   /** Number of connected clients. */
   get size(): number {
     return this.clients.size;
@@ -112,7 +117,7 @@ export class RealtimeBroker {
   async sendDirect(clientId: string, topic: string, data: unknown): Promise<boolean> {
     const local = this.client(clientId);
     if (local) return local.subscriptions.has(topic) && local.send(topic, data);
-    if (this.deps.bus instanceof LocalBus) return false;
+    if (!this.sharedBus) return false;
     await this.deps.bus.publish({ kind: "direct", clientId, topic, data });
     return true;
   }

@@ -150,6 +150,9 @@ describe("auth-collection records", () => {
     const managed = await users.update(blog.aliceId, { verified: false, email: "alice2@example.com" });
     expect(managed).toMatchObject({ email: "alice2@example.com", verified: false });
     await users.update(blog.aliceId, { email: ALICE.email });
+    // a new e-mail address revokes the account's sessions: Alice signs in again
+    await expect(blog.alice.collection("users").authRefresh()).rejects.toMatchObject({ status: 401 });
+    await blog.alice.collection("users").authWithPassword(ALICE.email, ALICE.password);
   });
 
   it("never exposes hidden fields to non-superusers, and keeps them out of writes", async () => {

@@ -147,7 +147,9 @@ export function defaultAuthOptions(): AuthOptions {
 export function authIndexes(collectionId: string, name: string): string[] {
   return [
     `CREATE UNIQUE INDEX \`idx_tokenKey_${collectionId}\` ON \`${name}\` (\`tokenKey\`)`,
-    `CREATE UNIQUE INDEX \`idx_email_${collectionId}\` ON \`${name}\` (\`email\`) WHERE \`email\` != ''`,
+    // Case-insensitive: sign-in, reset and OAuth2 find accounts by e-mail ignoring case, so two accounts whose
+    // addresses differ only in case would be confused with each other.
+    `CREATE UNIQUE INDEX \`idx_email_${collectionId}\` ON \`${name}\` (\`email\` COLLATE NOCASE) WHERE \`email\` != ''`,
   ];
 }
 

@@ -45,8 +45,11 @@ export function fillServerValues(draft: RecordDraft): void {
       draft.values[field.name] = now;
     }
   }
-  // A new password revokes every token issued for the record.
-  if (!draft.isNew && draft.collection.type === "auth" && draft.plainPasswords.password) {
+  // A new password or e-mail address revokes every token issued for the record (auth sessions and pending
+  // reset, verification and e-mail-change links sent to the old address).
+  const emailChanged =
+    String(draft.values.email ?? "").toLowerCase() !== String(draft.original.email ?? "").toLowerCase();
+  if (!draft.isNew && draft.collection.type === "auth" && (draft.plainPasswords.password || emailChanged)) {
     const tokenKey = draft.collection.fields.find((f) => f.name === "tokenKey");
     draft.values.tokenKey = generateFromPattern(String(tokenKey?.autogeneratePattern || "[a-zA-Z0-9]{50}"));
   }

@@ -125,7 +125,13 @@ export const jsonValues: FieldValues = {
     return raw;
   },
   validate(value, field) {
-    const text = JSON.stringify(value ?? null);
+    let text: string;
+    try {
+      text = JSON.stringify(value ?? null);
+    } catch {
+      // nesting deep enough to exhaust the stack (or a value JSON cannot hold): bad input, not a server error
+      return fieldError("validation_invalid_json", "Must be a valid json value.");
+    }
     const maxSize = Number(field.maxSize) || DEFAULT_JSON_MAX_SIZE;
     if (Buffer.byteLength(text) > maxSize) {
       return fieldError("validation_json_size_limit", `The maximum allowed JSON size is ${maxSize} bytes.`, {
