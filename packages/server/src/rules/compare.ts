@@ -161,8 +161,19 @@ function inner(v: Val, alias: string, c: Compiler): Val {
   };
 }
 
+/**
+ * An operand with its guard folded in: where the guard fails (an auth e-mail the caller may not see) the
+ * value reads as NULL, so nothing compared with it can depend on the hidden data.
+ */
+function guarded(v: Val): Val {
+  if (!v.guard) return v;
+  return { ...v, sql: `(CASE WHEN ${v.guard} THEN ${v.sql} END)`, guard: undefined, slot: undefined };
+}
+
 function subquery(c: Compiler, v: Val): string {
-  return `(SELECT ${v.multi?.value.sql} AS ${c.q("mmv")}${v.multi?.from})`;
+  // Every related value takes part in the match-all test, so each one carries its own row's guard.
+  const value = v.multi ? guarded(v.multi.value) : undefined;
+  return `(SELECT ${value?.sql} AS ${c.q("mmv")}${v.multi?.from})`;
 }
 
 function manyVsOne(c: Compiler, many: Val, op: CompareOp, other: Val, inverse: boolean): string {
@@ -210,10 +221,10 @@ export function compileComparison(c: Compiler, left: Val, op: CompareOp, any: bo
 
 /** An operand read as a number (function arguments); several related values are not match-all tested. */
 export function toNumberOperand(c: Compiler, v: Val): Val {
-  return coerce(c, { ...v, multi: undefined }, "number");
+  return guarded(coerce(c, { ...v, multi: undefined }, "number"));
 }
 
 /** An operand read as text (function arguments). */
 export function toTextOperand(c: Compiler, v: Val): Val {
-  return coerce(c, { ...v, multi: undefined }, "text");
+  return guarded(coerce(c, { ...v, multi: undefined }, "text"));
 }
