@@ -1,6 +1,8 @@
 import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
-import { findRow, insertRow, type RecordRow } from "../core/records/index.js";
+import type { RecordEvent } from "../core/events.js";
+import { deleteRow, findRow, insertRow, type RecordRow } from "../core/records/index.js";
+import type { Queryable } from "../db/index.js";
 import { newRecordId, nowDateTime } from "../util/index.js";
 
 /** The record linked to a provider account in `_externalAuths`, or undefined. */
@@ -19,14 +21,18 @@ export async function findLinkedRecord(
   return row ? findRow(app.db, collection, row.recordRef) : undefined;
 }
 
-/** Records in `_externalAuths` that a record signs in with a provider account (and emits the create). */
+/**
+ * Records in `_externalAuths` (through `q`, usually the caller's transaction) that a record signs in with a
+ * provider account. Returns the create event for the caller to emit once the transaction has committed.
+ */
 export async function linkExternalAuth(
+  q: Queryable,
   app: App,
   collection: AuthCollection,
   record: RecordRow,
   provider: string,
   providerId: string,
-): Promise<void> {
+): Promise<RecordEvent> {
   const ext = app.collections.get("_externalAuths");
   const now = nowDateTime();
   const row = {
@@ -38,6 +44,30 @@ export async function linkExternalAuth(
     created: now,
     updated: now,
   };
-  await insertRow(app.db, ext, row);
-  app.events.emit("record", { action: "create", collection: ext, record: row });
+  await insertRow(q, ext, row);
+  return { action: "create", collection: ext, record: row };
+}
+
+/**
+ * Deletes every provider account linked to a record (through `q`, usually the caller's transaction) except
+ * `keep`, if given. Returns the delete events for the caller to emit once the transaction has committed.
+ */
+export async function unlinkExternalAuths(
+  q: Queryable,
+  app: App,
+  collection: AuthCollection,
+  record: RecordRow,
+  keep?: { provider: string; providerId: string },
+): Promise<RecordEvent[]> {
+  const ext = app.collections.get("_externalAuths");
+  const t = q.dialect.quoteIdent;
+  const rows = await q.all<RecordRow>(
+    `SELECT * FROM ${t(ext.name)} WHERE ${t("collectionRef")} = ? AND ${t("recordRef")} = ?`,
+    [collection.id, String(record.id)],
+  );
+  const doomed = rows.filter(
+    (r) => !keep || r.provider !== keep.provider || r.providerId !== keep.providerId,
+  );
+  for (const r of doomed) await deleteRow(q, ext, String(r.id));
+  return doomed.map((r) => ({ action: "delete", collection: ext, record: r }));
 }

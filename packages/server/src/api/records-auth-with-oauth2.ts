@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import {
   exchangeCode,
   fetchOAuth2User,
+  hashPassword,
   type OAuth2User,
   randomPassword,
   resolveProvider,
@@ -9,18 +10,18 @@ import {
 } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
+import type { RecordEvent } from "../core/events.js";
 import { findRow, type RecordRow } from "../core/records/index.js";
 import { ApiError, badRequest, type ErrorData, fieldError, forbidden } from "../errors/index.js";
 import { isPlainObject } from "../util/index.js";
 import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
-  emitAuthUpdate,
   enforceLimit,
   recordRequestOf,
   throwIfInvalid,
 } from "./records-auth-helpers.js";
-import { findLinkedRecord, linkExternalAuth } from "./records-auth-oauth2-link.js";
+import { findLinkedRecord, linkExternalAuth, unlinkExternalAuths } from "./records-auth-oauth2-link.js";
 import { sendAuthResponse } from "./records-auth-response.js";
 
 const LOAD_FAILED = "An error occurred while loading the submitted data.";
@@ -82,11 +83,51 @@ function signUpBody(collection: AuthCollection, user: OAuth2User, createData: Re
   return body;
 }
 
+/** A provider e-mail (always one the provider says is verified, or "") equal to the record's, ignoring case. */
+function sameEmail(record: RecordRow, user: OAuth2User): boolean {
+  const email = String(record.email ?? "");
+  return email !== "" && user.email !== "" && email.toLowerCase() === user.email.toLowerCase();
+}
+
+/**
+ * Whether a signed-in caller may add this provider account to its own record. A verified record may link any
+ * provider account, as in PocketBase. An unverified record is what a squatter holds after registering someone
+ * else's address: letting him link his own provider account would give him a way back in that survives the
+ * owner claiming the address. So an unverified record may only link a provider account that asserts (as
+ * verified, see `OAuth2User.email`) the record's own address, which proves the caller owns it. A record without
+ * an e-mail has no address anyone can claim, so it links as before (and takes the provider's e-mail).
+ */
+function callerMayLink(record: RecordRow, user: OAuth2User): boolean {
+  return Boolean(record.verified) || String(record.email ?? "") === "" || sameEmail(record, user);
+}
+
+/** What signing in to an existing record changes, decided on the record as read inside the transaction. */
+function existingRecordPlan(record: RecordRow, user: OAuth2User, isCaller: boolean) {
+  const email = String(record.email ?? "");
+  const unverified = !record.verified && email !== "";
+  return {
+    // Someone may have registered this address before its owner: their password (and every token) stops working.
+    resetPassword: !isCaller && unverified,
+    // The owner of the address claims it: whatever provider accounts the squatter linked to it go too.
+    unlinkOthers: !isCaller && unverified && sameEmail(record, user),
+    changes: {
+      ...(email === "" && user.email ? { email: user.email } : {}),
+      ...(!record.verified && (email === "" || sameEmail(record, user)) ? { verified: true } : {}),
+    },
+  };
+}
+
 /**
  * `POST /api/collections/{c}/auth-with-oauth2`: completes the authorization-code flow (PKCE verifier included),
  * then signs in the linked account, links the caller's or the same-e-mail account, or creates one through the
- * records service (create rule checked, context `oauth2`). Linking an unverified account resets its password,
- * so whoever pre-registered the address loses it.
+ * records service (create rule checked, context `oauth2`). Every write of a sign-in (the new or claimed record,
+ * its links) is one transaction: when any of it fails nothing is changed, and events go out after the commit.
+ *
+ * Claiming an unverified account by e-mail (the provider asserts its verified address and the caller is not
+ * that account) treats it as pre-registered by someone else: its provider links are all removed, its password
+ * is replaced by a random one and its token key rotated (every session and token revoked), then the new
+ * provider account is linked. A signed-in caller may not link a provider account to its own unverified record
+ * unless the provider asserts that record's address (see `callerMayLink`).
  */
 export function registerAuthWithOAuth2(server: FastifyInstance, app: App): void {
   server.post<{ Params: { collection: string } }>(
@@ -114,38 +155,65 @@ export function registerAuthWithOAuth2(server: FastifyInstance, app: App): void 
       }
       const caller = request.auth?.collection.id === collection.id ? request.auth.record : undefined;
       const linked = await findLinkedRecord(app, collection, form.provider, user.id);
-      let record: RecordRow | undefined =
+      const found: RecordRow | undefined =
         linked ?? caller ?? (await app.auth.findByEmail(collection, user.email));
-      const isNew = !record;
+      const isNew = !found;
+      const isCaller = found !== undefined && caller !== undefined && caller.id === found.id;
+      const identity = { provider: form.provider, providerId: user.id };
+      const events: RecordEvent[] = [];
+      let record: RecordRow;
       try {
-        if (!record) {
-          if (collection.name === "_superusers") throw badRequest("Failed to authenticate.");
-          const req = recordRequestOf(request, "oauth2", signUpBody(collection, user, form.createData));
-          record = await app.records.create(collection, { ...req, auth: null });
-          if (String(record.email) === user.email && !record.verified) {
-            const after = await updateAuthRecord(app.db, collection, record, { verified: true });
-            emitAuthUpdate(app, collection, record, after);
-            record = after;
+        if (!found && collection.name === "_superusers") throw badRequest("Failed to authenticate.");
+        // Hashing is slow: the random password a claim may need is hashed before the transaction opens.
+        const resetHash =
+          found && existingRecordPlan(found, user, isCaller).resetPassword
+            ? await hashPassword(randomPassword())
+            : undefined;
+        const req = recordRequestOf(
+          request,
+          "oauth2",
+          found ? undefined : signUpBody(collection, user, form.createData),
+        );
+        record = await app.records.transaction(async (records) => {
+          const tx = records.queryContext(req).q;
+          let current: RecordRow;
+          if (!found) {
+            current = await records.create(collection, { ...req, auth: null });
+            if (String(current.email) === user.email && !current.verified) {
+              const after = await updateAuthRecord(tx, collection, current, { verified: true });
+              events.push({ action: "update", collection, record: after, before: current });
+              current = after;
+            }
+          } else {
+            // Decide on the row as it is now, not as it was read before the transaction.
+            const before = await findRow(tx, collection, String(found.id));
+            if (!before) throw badRequest("Failed to authenticate.");
+            if (isCaller && !linked && !callerMayLink(before, user)) {
+              throw badRequest("Failed to authenticate.");
+            }
+            const plan = existingRecordPlan(before, user, isCaller);
+            if (plan.unlinkOthers) {
+              events.push(
+                ...(await unlinkExternalAuths(tx, app, collection, before, linked ? identity : undefined)),
+              );
+            }
+            const password = plan.resetPassword
+              ? resetHash !== undefined
+                ? { newPasswordHash: resetHash }
+                : { password: randomPassword() }
+              : {};
+            current = await updateAuthRecord(tx, collection, before, { ...password, ...plan.changes });
+            if (current !== before) events.push({ action: "update", collection, record: current, before });
           }
-        } else {
-          const before = record;
-          const isCaller = caller !== undefined && caller.id === record.id;
-          const email = String(record.email ?? "");
-          record = await updateAuthRecord(app.db, collection, record, {
-            // Someone may have registered this address before its owner: their password stops working.
-            ...(!isCaller && email !== "" && !record.verified ? { password: randomPassword() } : {}),
-            ...(email === "" && user.email ? { email: user.email } : {}),
-            ...(!record.verified && (email === "" || email.toLowerCase() === user.email.toLowerCase())
-              ? { verified: true }
-              : {}),
-          });
-          emitAuthUpdate(app, collection, before, record);
-        }
-        if (!linked) await linkExternalAuth(app, collection, record, form.provider, user.id);
+          if (!linked)
+            events.push(await linkExternalAuth(tx, app, collection, current, form.provider, user.id));
+          return current;
+        });
       } catch (err) {
         if (err instanceof ApiError && err.status >= 500) throw err;
         throw badRequest("Failed to authenticate.", err instanceof ApiError ? err.data : {}, err);
       }
+      for (const e of events) app.events.emit("record", e);
       const fresh = (await findRow(app.db, collection, String(record.id))) ?? record;
       const meta = { ...user, avatarUrl: user.avatarURL, isNew };
       return sendAuthResponse(app, request, reply, collection, fresh, { method: "oauth2", meta });

@@ -9,6 +9,11 @@ import { newTokenKey } from "./token-key.js";
 export interface AuthRecordChanges {
   /** A new plain password (hashed here); also rotates the token key. */
   password?: string;
+  /**
+   * A new password already hashed (hash it before opening a transaction: hashing is slow); also rotates the
+   * token key. Ignored when `password` is given.
+   */
+  newPasswordHash?: string;
   /** A new e-mail address; also rotates the token key. */
   email?: string;
   verified?: boolean;
@@ -33,14 +38,16 @@ export async function updateAuthRecord(
   changes: AuthRecordChanges,
 ): Promise<RecordRow> {
   const values: Record<string, SqlValue> = {};
+  const newPassword = changes.password !== undefined || changes.newPasswordHash !== undefined;
   if (changes.password !== undefined) values.password = await hashPassword(changes.password);
+  else if (changes.newPasswordHash !== undefined) values.password = changes.newPasswordHash;
   else if (changes.passwordHash !== undefined) values.password = changes.passwordHash;
   if (changes.email !== undefined && changes.email !== record.email) values.email = changes.email;
   if (changes.verified !== undefined && Boolean(record.verified) !== changes.verified) {
     values.verified = changes.verified;
   }
   if (!Object.keys(values).length) return record;
-  if (changes.password !== undefined || values.email !== undefined) values.tokenKey = newTokenKey();
+  if (newPassword || values.email !== undefined) values.tokenKey = newTokenKey();
   const now = nowDateTime();
   for (const f of collection.fields) if (f.type === "autodate" && f.onUpdate) values[f.name] = now;
   await updateRow(q, collection, String(record.id), values);
