@@ -1,3 +1,4 @@
+import { hashPassword, updateAuthRecord } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
 import type { RecordEvent } from "../core/events.js";
@@ -70,4 +71,28 @@ export async function unlinkExternalAuths(
   );
   for (const r of doomed) await deleteRow(q, ext, String(r.id));
   return doomed.map((r) => ({ action: "delete", collection: ext, record: r }));
+}
+
+/**
+ * Applies changes that mark an unverified account verified (password reset, e-mail verification, OTP) in one
+ * transaction, removing every provider link the account gathered while unverified: whoever pre-registered the
+ * address must not keep a way in once the real owner proves it (PocketBase's GHSA-pq7p-mc74-g65w). The
+ * password, when changed, is hashed before the transaction opens. Events are emitted after the commit.
+ */
+export async function verifyAccount(
+  app: App,
+  collection: AuthCollection,
+  record: RecordRow,
+  changes: { verified: true; password?: string },
+): Promise<RecordRow> {
+  const newPasswordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
+  let unlinked: RecordEvent[] = [];
+  const after = await app.db.transaction(async (tx) => {
+    const updated = await updateAuthRecord(tx, collection, record, { verified: true, newPasswordHash });
+    if (!record.verified) unlinked = await unlinkExternalAuths(tx, app, collection, record);
+    return updated;
+  });
+  app.events.emit("record", { action: "update", collection, record: after, before: record });
+  for (const e of unlinked) app.events.emit("record", e);
+  return after;
 }

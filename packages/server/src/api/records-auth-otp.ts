@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { burnPasswordCheck, updateAuthRecord } from "../auth/index.js";
+import { burnPasswordCheck } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { findRow } from "../core/records/index.js";
 import { badRequest, type ErrorData, forbidden } from "../errors/index.js";
@@ -7,13 +7,13 @@ import { newRecordId } from "../util/index.js";
 import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
-  emitAuthUpdate,
   enforceLimit,
   readEmailRequest,
   requiredText,
   sendRecordEmail,
   throwIfInvalid,
 } from "./records-auth-helpers.js";
+import { verifyAccount } from "./records-auth-oauth2-link.js";
 import { sendAuthResponse } from "./records-auth-response.js";
 
 type Params = { Params: { collection: string } };
@@ -74,8 +74,7 @@ export function registerAuthOtp(server: FastifyInstance, app: App): void {
     if (!(await app.auth.otp.consume(String(otp.id)))) throw badRequest(INVALID_OTP);
     let signedIn = record;
     if (!record.verified && otp.sentTo && String(otp.sentTo) === String(record.email)) {
-      signedIn = await updateAuthRecord(app.db, collection, record, { verified: true });
-      emitAuthUpdate(app, collection, record, signedIn);
+      signedIn = await verifyAccount(app, collection, record, { verified: true });
     }
     return sendAuthResponse(app, request, reply, collection, signedIn, { method: "otp" });
   });

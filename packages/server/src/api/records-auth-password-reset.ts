@@ -12,6 +12,7 @@ import {
   sendRecordEmail,
   throwIfInvalid,
 } from "./records-auth-helpers.js";
+import { verifyAccount } from "./records-auth-oauth2-link.js";
 
 type Params = { Params: { collection: string } };
 
@@ -90,11 +91,12 @@ export function registerAuthPasswordReset(server: FastifyInstance, app: App): vo
     throwIfInvalid(errors);
     const record = auth!.record;
     const stillSameEmail = String(record.email) === auth!.claims.email;
-    const after = await updateAuthRecord(app.db, collection, record, {
-      password: password as string,
-      ...(stillSameEmail && !record.verified ? { verified: true } : {}),
-    });
-    emitAuthUpdate(app, collection, record, after);
+    if (stillSameEmail && !record.verified) {
+      await verifyAccount(app, collection, record, { verified: true, password: password as string });
+    } else {
+      const after = await updateAuthRecord(app.db, collection, record, { password: password as string });
+      emitAuthUpdate(app, collection, record, after);
+    }
     return reply.status(204).send();
   });
 }

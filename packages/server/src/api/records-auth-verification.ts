@@ -1,16 +1,16 @@
 import type { FastifyInstance } from "fastify";
-import { decodeToken, randomPassword, updateAuthRecord } from "../auth/index.js";
+import { decodeToken, randomPassword } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { badRequest, type ErrorData, fieldError } from "../errors/index.js";
 import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
-  emitAuthUpdate,
   enforceLimit,
   readEmailRequest,
   sendRecordEmail,
   throwIfInvalid,
 } from "./records-auth-helpers.js";
+import { verifyAccount } from "./records-auth-oauth2-link.js";
 
 type Params = { Params: { collection: string } };
 
@@ -71,8 +71,7 @@ export function registerAuthVerification(server: FastifyInstance, app: App): voi
     if (!record.verified) {
       // Without password sign-in the account gets a password nobody knows, so a pre-registered one is void.
       const password = collection.passwordAuth.enabled ? undefined : randomPassword();
-      const after = await updateAuthRecord(app.db, collection, record, { verified: true, password });
-      emitAuthUpdate(app, collection, record, after);
+      await verifyAccount(app, collection, record, { verified: true, password });
     }
     return reply.status(204).send();
   });

@@ -26,6 +26,8 @@ export interface BasaltConfig {
   redisPrefix: string;
   /** How long start-up waits for Redis before serving alone (and reconnecting in the background), in ms. */
   redisConnectTimeoutMs: number;
+  /** Prefix of the LISTEN/NOTIFY channel of the realtime bus on PostgreSQL (used when no Redis is configured). */
+  pgChannelPrefix: string;
   /** The application's public URL (used in e-mail links). */
   appUrl: string;
   /** The application's name (used in e-mails). */
@@ -53,6 +55,7 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   redisUrl: "",
   redisPrefix: "basalt:",
   redisConnectTimeoutMs: 5_000,
+  pgChannelPrefix: "basalt:",
   appUrl: "http://127.0.0.1:8090",
   appName: "Basalt",
   trustedProxies: [],

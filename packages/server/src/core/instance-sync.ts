@@ -1,6 +1,13 @@
 import type { Logger } from "pino";
 import { RedisRateLimitStore } from "../auth/index.js";
-import { LocalBus, type RealtimeBus, type RealtimeControlMessage, RedisBus } from "../realtime/index.js";
+import { isPostgresUrl } from "../db/index.js";
+import {
+  LocalBus,
+  PgBus,
+  type RealtimeBus,
+  type RealtimeControlMessage,
+  RedisBus,
+} from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
 import { randomString } from "../util/index.js";
 import type { CollectionsService } from "./collections/index.js";
@@ -17,10 +24,17 @@ export interface SharedServices {
 }
 
 /**
- * Opens the bus and the counters: on Redis with `config.redisUrl`, else in-process. An unreachable Redis does
- * not stop the start: the instance serves HTTP and keeps reconnecting in the background.
+ * Opens the bus and the counters (issue 6): on Redis with `config.redisUrl`; else, on PostgreSQL, the bus on
+ * LISTEN/NOTIFY in the shared database (counters stay in memory); else in-process. An unreachable Redis or
+ * bus connection does not stop the start: the instance serves HTTP and keeps reconnecting in the background.
  */
 export async function openSharedServices(config: BasaltConfig, log: Logger): Promise<SharedServices> {
+  if (!config.redisUrl && isPostgresUrl(config.dbUrl)) {
+    const bus = new PgBus({ url: config.dbUrl.trim(), prefix: config.pgChannelPrefix, log });
+    if (!(await bus.waitUntilListening(5_000)))
+      log.error("the realtime bus cannot LISTEN on PostgreSQL: serving this instance alone until it can");
+    return { bus, close: () => bus.close() };
+  }
   if (!config.redisUrl) {
     const bus = new LocalBus();
     return { bus, close: () => bus.close() };

@@ -118,6 +118,8 @@ export class RealtimeBroker {
     const local = this.client(clientId);
     if (local) return local.subscriptions.has(topic) && local.send(topic, data);
     if (!this.sharedBus) return false;
+    // a bus that can tell (PostgreSQL) knows when no other instance is listening: then no one holds the client
+    if (this.deps.bus.hasPeers && !(await this.deps.bus.hasPeers())) return false;
     await this.deps.bus.publish({ kind: "direct", clientId, topic, data });
     return true;
   }

@@ -41,6 +41,11 @@ export type RealtimeMessage = RealtimeRecordMessage | RealtimeDirectMessage | Re
 export interface RealtimeBus {
   /** Sends a message to every subscriber of the bus, this instance included. */
   publish(message: RealtimeMessage): Promise<void>;
+  /**
+   * Whether another instance may be on the bus now; a shared bus that cannot tell leaves it out, and a realtime
+   * client unknown to this instance is then assumed to be held elsewhere.
+   */
+  hasPeers?(): Promise<boolean>;
   /** Registers the handler of incoming messages; returns a function that removes it. */
   subscribe(handler: (message: RealtimeMessage) => void): () => void;
   /** Stops delivering and releases connections. */

@@ -9,5 +9,6 @@ export {
   type RealtimeRecordMessage,
 } from "./bus.js";
 export { RealtimeClient } from "./client.js";
+export { PgBus, type PgBusOptions } from "./pg-bus.js";
 export { RedisBus, type RedisBusOptions } from "./redis-bus.js";
 export { MAX_SUBSCRIPTIONS, MAX_TOPIC_LENGTH, parseTopic, type Topic } from "./topics.js";
