@@ -39,7 +39,10 @@ const links = async (id: string) =>
 
 async function tokenFor(id: string, type: "passwordReset" | "verification", email: string) {
   const users = server.basalt.app.collections.get("users") as AuthCollection;
-  const row = (await server.basalt.app.db.get<Record<string, unknown>>(`SELECT * FROM "users" WHERE "id" = ?`, [id]))!;
+  const row = (await server.basalt.app.db.get<Record<string, unknown>>(
+    `SELECT * FROM "users" WHERE "id" = ?`,
+    [id],
+  ))!;
   return server.basalt.app.auth.newToken(users, row, type, { email });
 }
 
@@ -57,7 +60,10 @@ describe("verifying a pre-registered account removes the provider links gathered
     });
     expect(res.status).toBe(204);
     expect(await links(id)).toBe(0);
-    const row = await server.basalt.app.db.get<{ verified: unknown }>(`SELECT "verified" FROM "users" WHERE "id" = ?`, [id]);
+    const row = await server.basalt.app.db.get<{ verified: unknown }>(
+      `SELECT "verified" FROM "users" WHERE "id" = ?`,
+      [id],
+    );
     expect(Boolean(row?.verified)).toBe(true);
   });
 
@@ -75,11 +81,16 @@ describe("verifying a pre-registered account removes the provider links gathered
     const id = await planted("otp-owner@example.com");
     const pb = server.sdk();
     const { otpId } = await pb.collection("users").requestOTP("otp-owner@example.com");
-    const otp = await server.basalt.app.db.get<{ id: string }>(`SELECT "id" FROM "_otps" WHERE "id" = ?`, [otpId]);
+    const otp = await server.basalt.app.db.get<{ id: string }>(`SELECT "id" FROM "_otps" WHERE "id" = ?`, [
+      otpId,
+    ]);
     expect(otp).toBeTruthy();
     // the code itself is only stored hashed: set a known one the way the mailer would have sent it
     const hash = (await import("../../src/auth/index.js")).hashPassword;
-    await server.basalt.app.db.run(`UPDATE "_otps" SET "password" = ? WHERE "id" = ?`, [await hash("12345678"), otpId]);
+    await server.basalt.app.db.run(`UPDATE "_otps" SET "password" = ? WHERE "id" = ?`, [
+      await hash("12345678"),
+      otpId,
+    ]);
     await pb.collection("users").authWithOTP(otpId, "12345678");
     expect(pb.authStore.record?.verified).toBe(true);
     expect(await links(id)).toBe(0);
