@@ -1,4 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { runExport } from "./export.js";
+import { runImport } from "./import.js";
 import { runServe } from "./serve.js";
 import { runSuperuserDelete, runSuperuserUpsert } from "./superuser.js";
 
@@ -110,5 +112,28 @@ superuser
   .addOption(dirOption())
   .addOption(dbOption())
   .action(runSuperuserDelete);
+
+program
+  .command("export")
+  .description(
+    "write the collections, settings and records of --dir (or --db) to a new dump file (NDJSON, mode 0600: it holds password hashes and secrets)",
+  )
+  .requiredOption("--out <file>", "the dump file to create (must not exist)")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .action(runExport);
+program
+  .command("import")
+  .description(
+    "load a dump into an EMPTY data folder --dir or PostgreSQL database --db in one transaction, then verify the counts",
+  )
+  .requiredOption("--in <file>", "the dump file `basalt export` wrote")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .addHelpText(
+    "after",
+    "\nSQLite to PostgreSQL: basalt export --dir ./basalt_data --out dump.ndjson && basalt import --in dump.ndjson --db postgres://…",
+  )
+  .action(runImport);
 
 await program.parseAsync(process.argv);

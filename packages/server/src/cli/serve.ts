@@ -2,6 +2,7 @@ import type { BasaltConfig } from "../core/config.js";
 import { createApp, createLogger } from "../main.js";
 import { prepareDataDir } from "./data-dir.js";
 import { fail } from "./fail.js";
+import { redactDbUrl } from "./transfer-summary.js";
 
 /** The options `basalt serve` parses. */
 export interface ServeOptions {
@@ -27,17 +28,6 @@ const list = (value: string) =>
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-
-/** A database URL without its password, for printing. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(an invalid URL)";
-  }
-}
 
 /** `basalt serve`: opens the data folder, serves until SIGTERM/SIGINT, then drains and exits 0. */
 export async function runServe(opts: ServeOptions): Promise<void> {
@@ -69,7 +59,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       console.log(`Superuser ${String(email).toLowerCase()} ${result} from BASALT_SUPERUSER_EMAIL.`);
     }
     const url = await basalt.listen();
-    const store = opts.db ? `PostgreSQL at ${redactUrl(opts.db)}` : `the data folder ${dataDir}`;
+    const store = opts.db ? `PostgreSQL at ${redactDbUrl(opts.db)}` : `the data folder ${dataDir}`;
     console.log(`Basalt serving ${url}/api/ with ${store}`);
     if ((await basalt.app.auth.countSuperusers()) === 0) {
       console.log(

@@ -12,6 +12,21 @@ export const ERROR_CODES = {
   BASALT_ERR_DATA_DIR_UNWRITABLE: { status: 500, message: "The data folder cannot be written." },
   BASALT_ERR_DB_CORRUPT: { status: 500, message: "The database file is not a valid SQLite database." },
   BASALT_ERR_DB_UNAVAILABLE: { status: 503, message: "The database is unavailable." },
+  BASALT_ERR_TRANSFER_NO_SOURCE: { status: 404, message: "There is no Basalt data to export." },
+  BASALT_ERR_TRANSFER_FILE: { status: 400, message: "The dump file cannot be used." },
+  BASALT_ERR_TRANSFER_BAD_DUMP: { status: 400, message: "The dump is not a complete Basalt dump." },
+  BASALT_ERR_TRANSFER_TARGET_NOT_EMPTY: {
+    status: 409,
+    message: "The target database is not empty; import needs an empty one and changed nothing.",
+  },
+  BASALT_ERR_TRANSFER_VIEW_QUERY: {
+    status: 400,
+    message: "A view collection's query does not run on the target database.",
+  },
+  BASALT_ERR_TRANSFER_COUNT_MISMATCH: {
+    status: 500,
+    message: "The imported record counts do not match the dump.",
+  },
   BASALT_ERR_HTTP_UNHANDLED: { status: 500, message: "Something went wrong while processing your request." },
 } as const;
 

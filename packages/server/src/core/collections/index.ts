@@ -31,5 +31,13 @@ export {
   type TokenConfig,
 } from "./model.js";
 export { checkRule, schemaOf } from "./rule-checker.js";
-export { COLLECTIONS_TABLE, PARAMS_TABLE } from "./store.js";
+export {
+  COLLECTIONS_TABLE,
+  COLLECTIONS_TABLE_SPEC,
+  collectionTableSpec,
+  loadCollectionRows,
+  PARAMS_TABLE,
+  PARAMS_TABLE_SPEC,
+  saveCollectionRow,
+} from "./store.js";
 export { INTERNAL_TABLES, validateCollection } from "./validate.js";

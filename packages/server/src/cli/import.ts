@@ -1,0 +1,63 @@
+import { createReadStream, existsSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { importDump } from "../core/transfer/index.js";
+import { type Database, openDatabase } from "../db/index.js";
+import { BasaltError } from "../errors/index.js";
+import { prepareDataDir } from "./data-dir.js";
+import { fail } from "./fail.js";
+import { progressReporter } from "./progress.js";
+import { describeSummary, redactDbUrl } from "./transfer-summary.js";
+
+/** The options `basalt import` parses. */
+export interface ImportOptions {
+  in: string;
+  dir: string;
+  /** A PostgreSQL URL to import into; absent imports into the SQLite database of `dir`. */
+  db?: string;
+}
+
+/** Removes a SQLite target this run created, so a failed import leaves the folder as it found it. */
+function removeCreated(dir: string, dirExisted: boolean, fileExisted: boolean): void {
+  if (fileExisted) return;
+  if (!dirExisted) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(join(dir, `data.db${suffix}`), { force: true });
+}
+
+/**
+ * `basalt import --in FILE`: loads a dump into an empty data folder (`--dir`) or PostgreSQL database
+ * (`--db`) in one transaction, verifies the record counts, and prints a summary; a non-empty target is
+ * refused and any error leaves the target as it was.
+ */
+export async function runImport(opts: ImportOptions): Promise<void> {
+  const input = resolve(opts.in);
+  const url = opts.db?.trim() ?? "";
+  const dir = resolve(opts.dir);
+  const dirExisted = existsSync(dir);
+  const fileExisted = existsSync(join(dir, "data.db"));
+  let db: Database | undefined;
+  const progress = progressReporter("import");
+  try {
+    if (!existsSync(input) || !statSync(input).isFile())
+      throw new BasaltError("BASALT_ERR_TRANSFER_FILE", `${input} is not a file.`);
+    if (!url) prepareDataDir(dir);
+    db = await openDatabase({ url, sqliteFile: join(dir, "data.db") });
+    const lines = createInterface({
+      input: createReadStream(input, "utf8"),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    const summary = await importDump(db, lines, progress.update);
+    progress.stop();
+    await db.close();
+    const to = url ? `PostgreSQL at ${redactDbUrl(url)}` : join(dir, "data.db");
+    console.log(`Imported ${describeSummary(summary)} into ${to}; every count matches the dump.`);
+  } catch (err) {
+    progress.stop();
+    await db?.close().catch(() => undefined);
+    if (!url) removeCreated(dir, dirExisted, fileExisted);
+    fail(err);
+  }
+}
