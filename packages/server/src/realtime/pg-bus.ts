@@ -2,6 +2,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 import { randomString } from "../util/index.js";
 import type { RealtimeBus, RealtimeMessage } from "./bus.js";
+import { OfflineQueue, throttledWarn } from "./offline-queue.js";
 import { NotifyChunker } from "./pg-bus-chunks.js";
 
 /** Options of the PostgreSQL LISTEN/NOTIFY bus. */
@@ -33,15 +34,12 @@ export class PgBus implements RealtimeBus {
   private handlers: ((message: RealtimeMessage) => void)[] = [];
   private readonly channel: string;
   private readonly chunker: NotifyChunker;
-  private readonly maxQueued: number;
   private client: pg.Client | undefined;
-  private queued: string[][] = [];
-  private flushing = false;
+  private readonly queue: OfflineQueue<string[]>;
   private listens = 0;
   private attempts = 0;
   private closed = false;
-  private dropped = 0;
-  private lastError = 0;
+  private readonly warn: (err: unknown) => void;
   private retryTimer: NodeJS.Timeout | undefined;
   private sending: Promise<unknown> = Promise.resolve();
   private readonly appName: string;
@@ -53,7 +51,8 @@ export class PgBus implements RealtimeBus {
     if (Buffer.byteLength(this.channel) > 63)
       throw new Error(`the realtime channel name "${this.channel}" is longer than PostgreSQL's 63 bytes`);
     this.appName = `basalt-bus ${this.channel}`.slice(0, 63);
-    this.maxQueued = options.maxQueued ?? 1_000;
+    this.queue = new OfflineQueue(options.maxQueued ?? 1_000, options.log);
+    this.warn = throttledWarn(options.log, "realtime bus: PostgreSQL error");
     this.chunker = new NotifyChunker(this.instanceId);
     this.firstListen = new Promise((resolve) => {
       this.listening = resolve;
@@ -74,12 +73,17 @@ export class PgBus implements RealtimeBus {
     }
   }
 
+  /** Messages waiting for the connection to come back. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
   async publish(message: RealtimeMessage): Promise<void> {
     this.deliver(message);
     if (this.closed) return;
     const payloads = this.chunker.encode(message);
-    if (this.queued.length || this.flushing || !this.client) {
-      this.enqueue(payloads);
+    if (this.queue.busy || !this.client) {
+      this.queue.push(payloads);
       return this.flush();
     }
     try {
@@ -197,38 +201,16 @@ export class PgBus implements RealtimeBus {
     if (message) this.deliver(message);
   }
 
-  private enqueue(payloads: string[]): void {
-    this.queued.push(payloads);
-    if (this.queued.length > this.maxQueued) {
-      this.queued.shift();
-      if (this.dropped++ % 100 === 0)
-        this.options.log.warn({ dropped: this.dropped }, "realtime bus: offline queue full, dropping");
-    }
-  }
-
   /** Sends the offline queue in order while the connection is up. */
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queued.length && this.client && !this.closed) {
-        try {
-          await this.notify(this.client, this.queued[0]);
-        } catch (err) {
-          this.broken(err);
-          break;
-        }
-        this.queued.shift();
-      }
-    } finally {
-      this.flushing = false;
-    }
+  private flush(): Promise<void> {
+    return this.queue.flush(
+      () => this.client !== undefined && !this.closed,
+      (payloads) => this.notify(this.client!, payloads),
+      (err) => this.broken(err),
+    );
   }
 
   private reportError(err: unknown): void {
-    // Reconnect attempts fail repeatedly during an outage: one line every 5 s is enough.
-    if (this.closed || Date.now() - this.lastError < 5_000) return;
-    this.lastError = Date.now();
-    this.options.log.warn({ err }, "realtime bus: PostgreSQL error");
+    if (!this.closed) this.warn(err);
   }
 }

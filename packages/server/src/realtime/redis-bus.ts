@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { randomString } from "../util/index.js";
 import type { RealtimeBus, RealtimeMessage } from "./bus.js";
+import { OfflineQueue, throttledWarn } from "./offline-queue.js";
 
 /** Options of the Redis bus. */
 export interface RedisBusOptions {
@@ -49,19 +50,17 @@ export class RedisBus implements RealtimeBus {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly channel: string;
-  private readonly maxQueued: number;
-  private queued: string[] = [];
-  private flushing = false;
+  private readonly queue: OfflineQueue<string>;
   private subscriptions = 0;
   private closed = false;
-  private dropped = 0;
   private readonly firstSubscribe: Promise<void>;
-  private lastError = 0;
+  private readonly warn: (err: unknown) => void;
 
   constructor(private readonly options: RedisBusOptions) {
     const timeout = options.commandTimeoutMs ?? 1_000;
     this.channel = `${options.prefix}realtime`;
-    this.maxQueued = options.maxQueued ?? 1_000;
+    this.queue = new OfflineQueue(options.maxQueued ?? 1_000, options.log);
+    this.warn = throttledWarn(options.log, "realtime bus: Redis error");
     // The publisher never queues inside ioredis (its queue is unbounded): this class keeps its own.
     this.pub = new Redis(options.url, {
       ...redisClientOptions("basalt-pub", timeout),
@@ -111,12 +110,17 @@ export class RedisBus implements RealtimeBus {
     }
   }
 
+  /** Messages waiting for the connection to come back. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
   async publish(message: RealtimeMessage): Promise<void> {
     this.deliver(message);
     if (this.closed) return;
     const raw = JSON.stringify({ o: this.instanceId, m: message } satisfies Envelope);
-    if (this.queued.length || this.flushing || this.pub.status !== "ready") {
-      this.enqueue(raw);
+    if (this.queue.busy || this.pub.status !== "ready") {
+      this.queue.push(raw);
       return this.flush();
     }
     try {
@@ -169,38 +173,16 @@ export class RedisBus implements RealtimeBus {
     this.deliver({ kind: "control", change: "reconnected", origin: this.instanceId });
   }
 
-  private enqueue(raw: string): void {
-    this.queued.push(raw);
-    if (this.queued.length > this.maxQueued) {
-      this.queued.shift();
-      if (this.dropped++ % 100 === 0)
-        this.options.log.warn({ dropped: this.dropped }, "realtime bus: offline queue full, dropping");
-    }
-  }
-
   /** Publishes the offline queue in order while the publisher is connected. */
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queued.length && this.pub.status === "ready" && !this.closed) {
-        try {
-          await this.pub.publish(this.channel, this.queued[0]);
-        } catch (err) {
-          this.reportError(err);
-          break;
-        }
-        this.queued.shift();
-      }
-    } finally {
-      this.flushing = false;
-    }
+  private flush(): Promise<void> {
+    return this.queue.flush(
+      () => this.pub.status === "ready" && !this.closed,
+      (raw) => this.pub.publish(this.channel, raw),
+      (err) => this.reportError(err),
+    );
   }
 
   private reportError(err: unknown): void {
-    // Reconnect attempts fail repeatedly during an outage: one line every 5 s is enough.
-    if (this.closed || Date.now() - this.lastError < 5_000) return;
-    this.lastError = Date.now();
-    this.options.log.warn({ err }, "realtime bus: Redis error");
+    if (!this.closed) this.warn(err);
   }
 }
