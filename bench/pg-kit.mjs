@@ -229,11 +229,11 @@ function stopChild(proc) {
   });
 }
 
-/** Warms a server up, then measures one case with autocannon. */
-export async function measure(url, kase, ids) {
+/** Warms a server up, then measures one case (view, list or create) with autocannon. */
+export async function measure(url, kase, ids, { duration = DURATION, connections = CONNECTIONS } = {}) {
   const { default: autocannon } = await import("autocannon");
   await autocannon({ url: `${url}/api/collections/items/records/${ids[0]}`, connections: 4, duration: 1 });
-  const opts = { url, connections: CONNECTIONS, duration: DURATION, pipelining: 1 };
+  const opts = { url, connections, duration, pipelining: 1 };
   if (kase === "view") {
     opts.requests = [
       {

@@ -8,14 +8,16 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { measure as measureCase } from "./pg-kit.mjs";
 
 const ROWS = 10_000;
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const LIST_RULE = "public = true && score >= 0";
 const VIEW_RULE = "public = true";
-const FILTER = "score > 500";
 const here = fileURLToPath(import.meta.url);
+const measure = (url, kase, ids) =>
+  measureCase(url, kase, ids, { duration: DURATION, connections: CONNECTIONS });
 
 function rid() {
   const a = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -151,37 +153,6 @@ function child(role, dataDir, extra = "") {
     proc.once("error", reject);
     proc.once("exit", (code) => code && reject(new Error(`${role} exited with ${code}`)));
   });
-}
-
-async function measure(url, kase, ids) {
-  const { default: autocannon } = await import("autocannon");
-  const opts = { url, connections: CONNECTIONS, duration: DURATION, pipelining: 1 };
-  if (kase === "view") {
-    opts.requests = [
-      {
-        setupRequest: (r) => ({
-          ...r,
-          path: `/api/collections/items/records/${ids[Math.floor(Math.random() * ids.length)]}`,
-        }),
-      },
-    ];
-  } else if (kase === "list") {
-    opts.requests = [
-      { path: `/api/collections/items/records?perPage=50&sort=-score&filter=${encodeURIComponent(FILTER)}` },
-    ];
-  } else {
-    opts.requests = [
-      {
-        method: "POST",
-        path: "/api/collections/items/records",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ title: "Bench item", score: 42, public: true }),
-      },
-    ];
-  }
-  const r = await autocannon(opts);
-  if (r.non2xx || r.errors) throw new Error(`${kase} on ${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
 async function main() {
