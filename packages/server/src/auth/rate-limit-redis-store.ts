@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { settlesWithin } from "../util/index.js";
 import { MemoryRateLimitStore, type RateLimitStore, type RateWindow } from "./rate-limit-store.js";
 
 /** Options of the Redis rate-limit store. */
@@ -56,15 +57,7 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /** Resolves true once connected, or false after `timeoutMs` (it keeps trying in the background). */
   async waitUntilConnected(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.connected.then(() => true), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return settlesWithin(this.connected, timeoutMs);
   }
 
   private key(key: string): string {
@@ -115,10 +108,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   async close(): Promise<void> {
     this.lastWarning = Number.POSITIVE_INFINITY;
     if (this.redis.status === "ready") {
-      let timer: NodeJS.Timeout | undefined;
       const quit = this.redis.quit().catch(() => undefined);
-      await Promise.race([quit, new Promise((resolve) => (timer = setTimeout(resolve, 500)))]);
-      clearTimeout(timer);
+      await settlesWithin(quit, 500);
     }
     this.redis.disconnect();
   }

@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { Logger } from "pino";
-import { randomString } from "../util/index.js";
+import { randomString, settlesWithin } from "../util/index.js";
 import type { RealtimeBus, RealtimeMessage } from "./bus.js";
 import { OfflineQueue, throttledWarn } from "./offline-queue.js";
 import { NotifyChunker } from "./pg-bus-chunks.js";
@@ -62,15 +62,7 @@ export class PgBus implements RealtimeBus {
 
   /** Resolves once the bus listens, or false after `timeoutMs` (it keeps trying in the background). */
   async waitUntilListening(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.firstListen.then(() => true), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return settlesWithin(this.firstListen, timeoutMs);
   }
 
   /** Messages waiting for the connection to come back. */
@@ -126,10 +118,8 @@ export class PgBus implements RealtimeBus {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    let timer: NodeJS.Timeout | undefined;
     const ended = client.end().catch(() => undefined);
-    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, 500)))]);
-    clearTimeout(timer);
+    await settlesWithin(ended, 500);
   }
 
   /** Opens the connection and LISTENs; on failure tries again after a capped backoff. */

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import { randomString } from "../util/index.js";
+import { randomString, settlesWithin } from "../util/index.js";
 import type { RealtimeBus, RealtimeMessage } from "./bus.js";
 import { OfflineQueue, throttledWarn } from "./offline-queue.js";
 
@@ -99,15 +99,7 @@ export class RedisBus implements RealtimeBus {
 
   /** Resolves once the bus listens on Redis, or false after `timeoutMs` (it keeps trying in the background). */
   async waitUntilSubscribed(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.firstSubscribe.then(() => true), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return settlesWithin(this.firstSubscribe, timeoutMs);
   }
 
   /** Messages waiting for the connection to come back. */
@@ -143,11 +135,9 @@ export class RedisBus implements RealtimeBus {
     this.handlers = [];
     await Promise.all(
       [this.pub, this.sub].map(async (client) => {
-        let timer: NodeJS.Timeout | undefined;
         const quit =
           client.status === "ready" ? client.quit().catch(() => undefined) : Promise.resolve(undefined);
-        await Promise.race([quit, new Promise((resolve) => (timer = setTimeout(resolve, 500)))]);
-        clearTimeout(timer);
+        await settlesWithin(quit, 500);
         client.disconnect();
       }),
     );

@@ -3,3 +3,4 @@ export { formatDateTime, nowDateTime, parseDateTime } from "./datetime.js";
 export { Mutex } from "./mutex.js";
 export { FORBIDDEN_KEYS, isPlainObject, safeKeys } from "./object.js";
 export { ID_ALPHABET, newRecordId, randomString } from "./random.js";
+export { settlesWithin } from "./within.js";
