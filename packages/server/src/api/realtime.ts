@@ -1,7 +1,21 @@
 import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
-import { badRequest, type ErrorData, fieldError, forbidden, notFound } from "../errors/index.js";
-import { MAX_SUBSCRIPTIONS, MAX_TOPIC_LENGTH, parseTopic, type Topic } from "../realtime/index.js";
+import {
+  type ApiError,
+  badRequest,
+  type ErrorData,
+  fieldError,
+  forbidden,
+  notFound,
+  tooManyRequests,
+} from "../errors/index.js";
+import {
+  MAX_SUBSCRIPTIONS,
+  MAX_TOPIC_LENGTH,
+  parseTopic,
+  type RealtimeRefusal,
+  type Topic,
+} from "../realtime/index.js";
 import { bodyObject } from "./guards.js";
 
 const SSE_HEADERS = {
@@ -11,12 +25,44 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
+/** The answer to a refused stream or subscription change: 400 for what one client asked, else 429. */
+function refusal(app: App, why: RealtimeRefusal): ApiError {
+  const limits = app.realtime.limits;
+  switch (why) {
+    case "clients":
+      return tooManyRequests("Too many realtime connections. Try again later.");
+    case "clients_per_ip":
+      return tooManyRequests("Too many realtime connections from this address.");
+    case "bytes_per_client":
+      return badRequest("An error occurred while validating the submitted data.", {
+        subscriptions: fieldError(
+          "validation_length_too_long",
+          `The subscriptions must be no more than ${limits.maxSubscriptionBytesPerClient} characters in total.`,
+        ),
+      });
+    case "options_per_collection":
+      return badRequest("An error occurred while validating the submitted data.", {
+        subscriptions: fieldError(
+          "validation_too_many_options",
+          `No more than ${limits.maxOptionsPerCollection} different subscription options per collection.`,
+        ),
+      });
+    default:
+      return tooManyRequests("Too many realtime subscriptions. Try again later.");
+  }
+}
+
 /**
  * The realtime API as PocketBase speaks it: `GET /api/realtime` opens an SSE stream that starts with
  * `PB_CONNECT`; `POST /api/realtime {clientId, subscriptions}` replaces that client's subscriptions (204).
  */
 export function registerRealtime(server: FastifyInstance, app: App): void {
   server.get("/api/realtime", (request, reply) => {
+    const refused = app.realtime.canConnect(request.ip);
+    if (refused) {
+      reply.header("retry-after", "10");
+      throw refusal(app, refused);
+    }
     reply.hijack();
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
@@ -70,6 +116,11 @@ export function registerRealtime(server: FastifyInstance, app: App): void {
       (!next || previous.collection.id !== next.collection.id || previous.record.id !== next.record.id)
     ) {
       throw forbidden("The current and the previous request authorization don't match.");
+    }
+    const refused = app.realtime.canSubscribe(client, topics);
+    if (refused) {
+      reply.header("retry-after", "10");
+      throw refusal(app, refused);
     }
     app.realtime.setSubscriptions(client, topics, next);
     return reply.status(204).send();

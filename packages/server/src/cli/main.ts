@@ -90,6 +90,63 @@ program
       .argParser(positiveInt)
       .default(10_000),
   )
+  .addOption(
+    new Option("--realtime-max-clients <n>", "SSE streams open at once on this instance (429 above it)")
+      .env("BASALT_REALTIME_MAX_CLIENTS")
+      .argParser(positiveInt)
+      .default(5_000),
+  )
+  .addOption(
+    new Option(
+      "--realtime-max-clients-per-ip <n>",
+      "SSE streams open at once from one client address (an IPv6 /64 is one address)",
+    )
+      .env("BASALT_REALTIME_MAX_CLIENTS_PER_IP")
+      .argParser(positiveInt)
+      .default(100),
+  )
+  .addOption(
+    new Option("--realtime-max-subscription-bytes <n>", "total length of one realtime client's subscriptions")
+      .env("BASALT_REALTIME_MAX_SUBSCRIPTION_BYTES")
+      .argParser(positiveInt)
+      .default(256 * 1024),
+  )
+  .addOption(
+    new Option(
+      "--realtime-max-subscription-bytes-per-ip <n>",
+      "total length of the subscriptions of one address's realtime clients",
+    )
+      .env("BASALT_REALTIME_MAX_SUBSCRIPTION_BYTES_PER_IP")
+      .argParser(positiveInt)
+      .default(4 * 1024 * 1024),
+  )
+  .addOption(
+    new Option(
+      "--realtime-max-subscription-bytes-total <n>",
+      "total length of every realtime client's subscriptions",
+    )
+      .env("BASALT_REALTIME_MAX_SUBSCRIPTION_BYTES_TOTAL")
+      .argParser(positiveInt)
+      .default(64 * 1024 * 1024),
+  )
+  .addOption(
+    new Option(
+      "--realtime-max-options-per-collection <n>",
+      "different subscription options (filter, expand, fields) one client may use per collection",
+    )
+      .env("BASALT_REALTIME_MAX_OPTIONS_PER_COLLECTION")
+      .argParser(positiveInt)
+      .default(100),
+  )
+  .addOption(
+    new Option(
+      "--realtime-max-checks-per-event <n>",
+      "rule/filter checks one record event may run across all realtime clients",
+    )
+      .env("BASALT_REALTIME_MAX_CHECKS_PER_EVENT")
+      .argParser(positiveInt)
+      .default(5_000),
+  )
   .addHelpText(
     "after",
     "\nAt start-up, BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD create (or update) a superuser.",

@@ -21,6 +21,13 @@ export interface ServeOptions {
   appName: string;
   trustedProxies: string;
   shutdownTimeout: number;
+  realtimeMaxClients: number;
+  realtimeMaxClientsPerIp: number;
+  realtimeMaxSubscriptionBytes: number;
+  realtimeMaxSubscriptionBytesPerIp: number;
+  realtimeMaxSubscriptionBytesTotal: number;
+  realtimeMaxOptionsPerCollection: number;
+  realtimeMaxChecksPerEvent: number;
 }
 
 const list = (value: string) =>
@@ -48,6 +55,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       appName: opts.appName,
       trustedProxies: list(opts.trustedProxies),
       shutdownTimeoutMs: opts.shutdownTimeout,
+      realtimeMaxClients: opts.realtimeMaxClients,
+      realtimeMaxClientsPerIp: opts.realtimeMaxClientsPerIp,
+      realtimeMaxSubscriptionBytes: opts.realtimeMaxSubscriptionBytes,
+      realtimeMaxSubscriptionBytesPerIp: opts.realtimeMaxSubscriptionBytesPerIp,
+      realtimeMaxSubscriptionBytesTotal: opts.realtimeMaxSubscriptionBytesTotal,
+      realtimeMaxOptionsPerCollection: opts.realtimeMaxOptionsPerCollection,
+      realtimeMaxChecksPerEvent: opts.realtimeMaxChecksPerEvent,
     };
     const log = createLogger(opts.logLevel);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));

@@ -98,7 +98,17 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const { ready } = syncInstances({ bus, collections, settings, log });
     const realtime = new RealtimeBroker(
       { collections, records, bus, log, ready },
-      { idleTimeoutMs: config.realtimeIdleTimeoutMs, maxBufferBytes: config.realtimeMaxBufferBytes },
+      {
+        idleTimeoutMs: config.realtimeIdleTimeoutMs,
+        maxBufferBytes: config.realtimeMaxBufferBytes,
+        maxClients: config.realtimeMaxClients,
+        maxClientsPerIp: config.realtimeMaxClientsPerIp,
+        maxSubscriptionBytesPerClient: config.realtimeMaxSubscriptionBytes,
+        maxSubscriptionBytesPerIp: config.realtimeMaxSubscriptionBytesPerIp,
+        maxSubscriptionBytesTotal: config.realtimeMaxSubscriptionBytesTotal,
+        maxOptionsPerCollection: config.realtimeMaxOptionsPerCollection,
+        maxChecksPerEvent: config.realtimeMaxChecksPerEvent,
+      },
     );
     // Every committed record change, whatever wrote it, goes to the subscribers of every instance.
     events.on("record", (e) => {

@@ -38,6 +38,20 @@ export interface BasaltConfig {
   realtimeIdleTimeoutMs: number;
   /** Unsent realtime bytes a client may have before it is disconnected. */
   realtimeMaxBufferBytes: number;
+  /** SSE streams open at once on this instance (429 above it). */
+  realtimeMaxClients: number;
+  /** SSE streams open at once from one client address, an IPv6 /64 counting as one (429 above it). */
+  realtimeMaxClientsPerIp: number;
+  /** Total length of one client's subscription strings (400 above it). */
+  realtimeMaxSubscriptionBytes: number;
+  /** Total length of the subscription strings of one address's clients (429 above it). */
+  realtimeMaxSubscriptionBytesPerIp: number;
+  /** Total length of every client's subscription strings (429 above it). */
+  realtimeMaxSubscriptionBytesTotal: number;
+  /** Distinct subscription options one client may use per collection (400 above it). */
+  realtimeMaxOptionsPerCollection: number;
+  /** Rule/filter checks one record event may run; the clients asking for the most are disconnected first. */
+  realtimeMaxChecksPerEvent: number;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -61,6 +75,13 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   trustedProxies: [],
   realtimeIdleTimeoutMs: 5 * 60_000,
   realtimeMaxBufferBytes: 1 << 20,
+  realtimeMaxClients: 5_000,
+  realtimeMaxClientsPerIp: 100,
+  realtimeMaxSubscriptionBytes: 256 * 1024,
+  realtimeMaxSubscriptionBytesPerIp: 4 * 1024 * 1024,
+  realtimeMaxSubscriptionBytesTotal: 64 * 1024 * 1024,
+  realtimeMaxOptionsPerCollection: 100,
+  realtimeMaxChecksPerEvent: 5_000,
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

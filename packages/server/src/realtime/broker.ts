@@ -2,15 +2,21 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { RequestAuth } from "../auth/index.js";
 import type { Collection, CollectionsService } from "../core/collections/index.js";
-import type { RecordRequest, RecordsService } from "../core/records/index.js";
+import type { RecordsService } from "../core/records/index.js";
 import { randomString } from "../util/index.js";
-import { subscriberCanSee } from "./access.js";
 import { LocalBus, type RealtimeBus, type RealtimeMessage, type RealtimeRecordMessage } from "./bus.js";
 import { RealtimeClient } from "./client.js";
+import { deliverRecordEvent } from "./deliver.js";
+import {
+  DEFAULT_REALTIME_LIMITS,
+  type RealtimeLimits,
+  type RealtimeRefusal,
+  RealtimeUsage,
+} from "./limits.js";
 import type { Topic } from "./topics.js";
 
 /** Limits of the realtime broker. */
-export interface RealtimeOptions {
+export interface RealtimeOptions extends RealtimeLimits {
   /** Unsent bytes a client may have before it is disconnected. */
   maxBufferBytes: number;
   /** A client that receives nothing for this long is disconnected (the SDK reconnects). */
@@ -19,6 +25,7 @@ export interface RealtimeOptions {
 
 /** PocketBase's limits: 5 minutes idle; 1 MiB of unsent events per client. */
 export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = {
+  ...DEFAULT_REALTIME_LIMITS,
   maxBufferBytes: 1 << 20,
   idleTimeoutMs: 5 * 60_000,
 };
@@ -47,11 +54,14 @@ export class RealtimeBroker {
   private queue: Promise<void> = Promise.resolve();
   private readonly unsubscribe: () => void;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly usage: RealtimeUsage;
+  private checks = 0;
 
   constructor(
     private readonly deps: BrokerDeps,
     private readonly options: RealtimeOptions = DEFAULT_REALTIME_OPTIONS,
   ) {
+    this.usage = new RealtimeUsage(options);
     this.unsubscribe = deps.bus.subscribe((message) => {
       // taken on arrival: the reloads triggered by earlier control messages
       const ready = deps.ready?.();
@@ -84,13 +94,35 @@ export class RealtimeBroker {
     return this.clients.size;
   }
 
-  /** Registers a new SSE stream and sends PB_CONNECT. */
+  /** The limits this broker enforces. */
+  get limits(): RealtimeLimits {
+    return this.options;
+  }
+
+  /** Rule/filter check queries run for record events since start (tests, metrics). */
+  get checksRun(): number {
+    return this.checks;
+  }
+
+  /** Streams and subscription bytes in use on this instance. */
+  get usageTotals(): { clients: number; bytes: number; addresses: number } {
+    return this.usage.totals;
+  }
+
+  /** Whether a new stream from `ip` fits the limits (null), or which limit refuses it. */
+  canConnect(ip: string): RealtimeRefusal | null {
+    return this.usage.canConnect(ip);
+  }
+
+  /** Registers a new SSE stream (after `canConnect`) and sends PB_CONNECT. */
   connect(res: ServerResponse, ip: string): RealtimeClient {
     const id = randomString(40);
-    const client = new RealtimeClient(id, ip, res, this.options.maxBufferBytes, (c) =>
-      this.clients.delete(c.id),
-    );
+    const client = new RealtimeClient(id, ip, res, this.options.maxBufferBytes, (c) => {
+      this.clients.delete(c.id);
+      this.usage.disconnected(c.ip, c.subscriptionBytes);
+    });
     this.clients.set(id, client);
+    this.usage.connected(ip);
     client.send("PB_CONNECT", { clientId: id });
     return client;
   }
@@ -101,8 +133,26 @@ export class RealtimeBroker {
     return c && !c.isClosed ? c : undefined;
   }
 
-  /** Replaces a client's subscriptions and auth. */
+  /**
+   * Whether `topics` may replace a client's subscriptions (null), or which limit refuses them: their total
+   * length for the client, its address and the instance.
+   */
+  canSubscribe(client: RealtimeClient, topics: readonly Topic[]): RealtimeRefusal | null {
+    const options = new Map<string, Set<string>>();
+    for (const t of topics) {
+      const keys = options.get(t.collection) ?? new Set<string>();
+      options.set(t.collection, keys);
+      keys.add(t.optionsKey);
+      if (keys.size > this.options.maxOptionsPerCollection) return "options_per_collection";
+    }
+    return this.usage.canResize(client.ip, client.subscriptionBytes, topicBytes(topics));
+  }
+
+  /** Replaces a client's subscriptions and auth (after `canSubscribe`). */
   setSubscriptions(client: RealtimeClient, topics: Topic[], auth: RequestAuth | null): void {
+    const bytes = topicBytes(topics);
+    if (!client.isClosed) this.usage.resized(client.ip, client.subscriptionBytes, bytes);
+    client.subscriptionBytes = bytes;
     client.subscriptions.clear();
     for (const t of topics) client.subscriptions.set(t.raw, t);
     client.auth = auth;
@@ -184,53 +234,23 @@ export class RealtimeBroker {
   }
 
   private async deliverRecord(collection: Collection, message: RealtimeRecordMessage): Promise<void> {
-    const recordId = String(message.record.id);
-    // Clients asking the same question (same auth, rule, options) share one check and one serialisation.
-    const groups = new Map<
-      string,
-      { req: RecordRequest; rule: string | null; topic: Topic; targets: [RealtimeClient, string][] }
-    >();
-    for (const client of this.clients.values()) {
-      for (const topic of client.subscriptions.values()) {
-        const byName = topic.collection === collection.name || topic.collection === collection.id;
-        if (!byName || (topic.recordId !== "*" && topic.recordId !== recordId)) continue;
-        const auth = this.authFor(client);
-        const rule = topic.recordId === "*" ? collection.listRule : collection.viewRule;
-        const who = auth ? `${auth.collection.id}/${String(auth.record.id)}` : "guest";
-        const key = `${who}\u0000${rule ?? "\u0001"}\u0000${topic.optionsKey}`;
-        let group = groups.get(key);
-        if (!group) {
-          const req: RecordRequest = {
-            auth,
-            query: topic.query,
-            headers: topic.headers,
-            method: "GET",
-            context: "realtime",
-          };
-          group = { req, rule, topic, targets: [] };
-          groups.set(key, group);
-        }
-        group.targets.push([client, topic.raw]);
-      }
-    }
-    await Promise.all(
-      [...groups.values()].map(async ({ req, rule, topic, targets }) => {
-        const ok = await subscriberCanSee(
-          this.deps.records,
-          collection,
-          message.record,
-          req,
-          rule,
-          topic.query.filter,
-        );
-        if (!ok) return;
-        const [record] = await this.deps.records.enrich(collection, [message.record], req, {
-          expand: topic.query.expand,
-          fields: topic.query.fields,
-        });
-        const json = JSON.stringify({ action: message.action, record });
-        for (const [client, event] of targets) client.sendJson(event, json);
-      }),
+    this.checks += await deliverRecordEvent(
+      {
+        records: this.deps.records,
+        log: this.deps.log,
+        authFor: (c) => this.authFor(c),
+        maxChecks: this.options.maxChecksPerEvent,
+      },
+      [...this.clients.values()],
+      collection,
+      message,
     );
   }
+}
+
+/** The length counted against the subscription limits: the subscription strings as sent. */
+function topicBytes(topics: readonly Topic[]): number {
+  let n = 0;
+  for (const t of topics) n += t.raw.length;
+  return n;
 }

@@ -6,6 +6,8 @@ import type { Topic } from "./topics.js";
 export class RealtimeClient {
   readonly subscriptions = new Map<string, Topic>();
   auth: RequestAuth | null = null;
+  /** Total length of the subscription strings, counted against the realtime limits. */
+  subscriptionBytes = 0;
   /** When the client last received an event or changed its subscriptions (ms since epoch). */
   lastActivity = Date.now();
   private closed = false;

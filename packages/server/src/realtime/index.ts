@@ -9,6 +9,13 @@ export {
   type RealtimeRecordMessage,
 } from "./bus.js";
 export { RealtimeClient } from "./client.js";
+export {
+  addressKey,
+  DEFAULT_REALTIME_LIMITS,
+  type RealtimeLimits,
+  type RealtimeRefusal,
+  RealtimeUsage,
+} from "./limits.js";
 export { PgBus, type PgBusOptions } from "./pg-bus.js";
 export { RedisBus, type RedisBusOptions } from "./redis-bus.js";
 export { MAX_SUBSCRIPTIONS, MAX_TOPIC_LENGTH, parseTopic, type Topic } from "./topics.js";
