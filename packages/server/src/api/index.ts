@@ -2,7 +2,9 @@ import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
 import { registerBatch } from "./batch.js";
 import { registerCollections } from "./collections.js";
+import { registerCrons } from "./crons.js";
 import { registerHealth } from "./health.js";
+import { registerJobs } from "./jobs.js";
 import { registerRealtime } from "./realtime.js";
 import { registerAuthEmailChange } from "./records-auth-email-change.js";
 import { registerAuthImpersonate } from "./records-auth-impersonate.js";
@@ -35,4 +37,6 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerBatch(server, app);
   registerSettings(server, app);
   registerRealtime(server, app);
+  registerJobs(server, app);
+  registerCrons(server, app);
 }

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { AuthService, RateLimiter } from "../auth/index.js";
 import { type Database, openDatabase } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
+import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import { RealtimeBroker } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
@@ -49,6 +50,10 @@ export interface App {
   readonly mail: MailService;
   /** Rate limits of the auth routes (per client IP and per identity). */
   readonly limiter: RateLimiter;
+  /** The durable job queue in this database: `enqueue` anywhere, `handle` to run a queue here. */
+  readonly jobs: JobsService;
+  /** Cron jobs (UTC), each tick run once across every instance sharing the database. */
+  readonly cron: CronService;
   /**
    * Whether a stored record matches a rule for a request (PocketBase's CanAccessRecord): `null` only for a
    * superuser request, `""` always, an expression when it selects the record.
@@ -82,6 +87,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     onIdleError: (err) => log.warn({ err }, "database connection lost"),
   });
   let shared: SharedServices | undefined;
+  let stopJobs: (() => Promise<void>) | undefined;
   try {
     const collections = new CollectionsService(db, { checkRule });
     await collections.init(initialCollections);
@@ -92,6 +98,17 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const records = new RecordsService({ db, collections, events });
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
+    const jobs = new JobsService(db, log, {
+      pollMs: config.jobsPollMs,
+      leaseMs: config.jobsLeaseMs,
+      retentionMs: config.jobsRetentionMs,
+    });
+    await jobs.init();
+    const cron = new CronService(jobs, log);
+    stopJobs = async () => {
+      cron.stop();
+      await jobs.stop(config.shutdownTimeoutMs);
+    };
     shared = await openSharedServices(config, log);
     const { bus } = shared;
     // before the broker subscribes: it waits for the reloads other instances' changes trigger
@@ -143,6 +160,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       db,
       mail,
       limiter: new RateLimiter(shared.rateLimits),
+      jobs,
+      cron,
       recordMatchesRule,
       collections,
       auth,
@@ -160,12 +179,15 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       truncateCollection: (c) => truncateCollection(db, collections.list(), c),
       close: async () => {
         realtime.closeAll();
+        // running jobs finish (or go back to the queue) while the database is still open
+        await stopJobs?.();
         await mail.close();
         await shared?.close();
         await db.close();
       },
     };
   } catch (err) {
+    await stopJobs?.();
     await shared?.close();
     await db.close();
     throw err;

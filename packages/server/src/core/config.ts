@@ -52,6 +52,12 @@ export interface BasaltConfig {
   realtimeMaxOptionsPerCollection: number;
   /** Rule/filter checks one record event may run; the clients asking for the most are disconnected first. */
   realtimeMaxChecksPerEvent: number;
+  /** How often an idle job queue looks for due jobs, in ms (local enqueues wake it at once). */
+  jobsPollMs: number;
+  /** How long a claimed job stays reserved without its worker's heartbeat before another may take it, in ms. */
+  jobsLeaseMs: number;
+  /** How long done and cancelled jobs are kept, in ms. */
+  jobsRetentionMs: number;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -82,6 +88,9 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   realtimeMaxSubscriptionBytesTotal: 64 * 1024 * 1024,
   realtimeMaxOptionsPerCollection: 100,
   realtimeMaxChecksPerEvent: 5_000,
+  jobsPollMs: 1000,
+  jobsLeaseMs: 30_000,
+  jobsRetentionMs: 24 * 3_600_000,
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

@@ -167,6 +167,12 @@ export interface Dialect {
   bindValue(value: SqlValue): SqlValue;
   /** True when `INSERT … RETURNING` is supported. */
   readonly supportsReturning: boolean;
+  /**
+   * The row-locking clause ending a SELECT that picks work for one worker among several (job claims): rows
+   * another transaction holds are skipped. Empty where the claiming transaction already holds the database's
+   * write lock (SQLite's `BEGIN IMMEDIATE`), so no other writer can pick the same rows.
+   */
+  readonly skipLockedClause: string;
 }
 
 /** What a write statement reports. */

@@ -114,6 +114,7 @@ function rewritePlaceholders(sql: string): string {
 export const postgresDialect: Dialect = {
   name: "postgres",
   supportsReturning: true,
+  skipLockedClause: " FOR UPDATE SKIP LOCKED",
   quoteIdent,
   formatPlaceholders(sql) {
     let out = placeholderCache.get(sql);

@@ -39,6 +39,7 @@ const DEFAULTS: Record<ColumnKind, string> = {
 export const sqliteDialect: Dialect = {
   name: "sqlite",
   supportsReturning: true,
+  skipLockedClause: "",
   quoteIdent: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
   formatPlaceholders: (sql) => sql,
   columnDefinition: (kind) => DEFINITIONS[kind],
