@@ -38,6 +38,30 @@ function toAction(item: unknown): RecordAction | null {
   return null;
 }
 
+/**
+ * The batch items of a body, with the files of a multipart batch (sent as `requests.N.<field>`, the JSON
+ * under `@jsonPayload`) moved into their item's body.
+ */
+function withBatchFiles(body: Record<string, unknown>): unknown {
+  const list = body.requests;
+  if (!Array.isArray(list)) return list;
+  for (const [key, value] of Object.entries(body)) {
+    const m = /^requests\.(\d+)\.(.+)$/.exec(key);
+    if (!m) continue;
+    const item = list[Number(m[1])];
+    if (!isPlainObject(item)) throw badRequest("Failed to read the submitted batch data.");
+    if (!isPlainObject(item.body)) item.body = {};
+    const target = item.body as Record<string, unknown>;
+    const before = target[m[2]];
+    const files = Array.isArray(value) ? value : [value];
+    target[m[2]] =
+      before === undefined || before === ""
+        ? files
+        : [...(Array.isArray(before) ? before : [before]), ...files];
+  }
+  return list;
+}
+
 function failedAt(index: number, err: unknown): ApiError {
   const response = err instanceof ApiError ? err.toJSON() : new ApiError(400, undefined, {}, err).toJSON();
   return badRequest("Batch transaction failed.", {
@@ -59,7 +83,7 @@ export function registerBatch(server: FastifyInstance, app: App): void {
     if (Number(request.headers["content-length"] ?? 0) > maxBody) throw new ApiError(413);
     const body = request.body;
     if (!isPlainObject(body)) throw badRequest("Failed to read the submitted batch data.");
-    const list = body.requests;
+    const list = withBatchFiles(body);
     if (list !== undefined && list !== null && !Array.isArray(list)) {
       throw badRequest("Failed to read the submitted batch data.");
     }

@@ -3,6 +3,7 @@ import type { App } from "../core/app.js";
 import { registerBatch } from "./batch.js";
 import { registerCollections } from "./collections.js";
 import { registerCrons } from "./crons.js";
+import { registerFiles } from "./files.js";
 import { registerHealth } from "./health.js";
 import { registerJobs } from "./jobs.js";
 import { registerRealtime } from "./realtime.js";
@@ -39,4 +40,5 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerRealtime(server, app);
   registerJobs(server, app);
   registerCrons(server, app);
+  registerFiles(server, app);
 }

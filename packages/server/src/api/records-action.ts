@@ -2,7 +2,8 @@ import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { Collection } from "../core/collections/index.js";
 import type { RecordRequest, RecordsService } from "../core/records/index.js";
-import { badRequest, notFound } from "../errors/index.js";
+import { badRequest, fieldError, notFound } from "../errors/index.js";
+import { UploadedFile } from "../files/index.js";
 import { isPlainObject } from "../util/index.js";
 import { readListParams } from "./list-params.js";
 
@@ -42,9 +43,21 @@ export function collectionOr404(app: App, idOrName: string): Collection {
   return c;
 }
 
-function bodyOf(body: unknown): Record<string, unknown> {
+function bodyOf(collection: Collection, body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
   if (!isPlainObject(body)) throw badRequest("Failed to load the submitted data due to invalid formatting.");
+  // an uploaded file under a key that takes none is refused, never silently dropped
+  for (const [key, value] of Object.entries(body)) {
+    const hasFile =
+      value instanceof UploadedFile || (Array.isArray(value) && value.some((v) => v instanceof UploadedFile));
+    if (!hasFile) continue;
+    const name = key.replace(/^\+/, "").replace(/\+$/, "");
+    if (!collection.fields.some((f) => f.type === "file" && f.name === name)) {
+      throw badRequest("Failed to load the submitted data.", {
+        [name]: fieldError("validation_invalid_file_field", "This field does not accept file uploads."),
+      });
+    }
+  }
   return body;
 }
 
@@ -61,7 +74,7 @@ export async function runRecordAction(
   const collection = collectionOr404(app, action.collection);
   const body =
     action.kind === "create" || action.kind === "update" || action.kind === "upsert"
-      ? bodyOf(action.body)
+      ? bodyOf(collection, action.body)
       : undefined;
   const req: RecordRequest = { ...caller, query: action.query, body };
   const opts = { expand: action.query.expand, fields: action.query.fields };

@@ -5,6 +5,7 @@ import { AuthService, RateLimiter } from "../auth/index.js";
 import { type Database, openDatabase } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
 import { CronService, JobsService } from "../jobs/index.js";
+import { FilesService, LocalStorage } from "../files/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import { RealtimeBroker } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
@@ -34,6 +35,8 @@ export interface App {
   readonly records: RecordsService;
   /** Committed record events (emitted after the transaction commits). */
   readonly events: EventBus;
+  /** Record files in the configured storage (the data folder's `storage/`, or S3). */
+  readonly files: FilesService;
   /** The application settings (`/api/settings`). */
   readonly settings: SettingsService;
   /** This instance's realtime (SSE) clients, fed by the realtime bus. */
@@ -95,7 +98,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     collections.onChange(() => clearRulesCache());
     const auth = new AuthService(db, collections);
     const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
-    const records = new RecordsService({ db, collections, events });
+    const files = new FilesService(new LocalStorage(join(config.dataDir, "storage")), log);
+    const records = new RecordsService({ db, collections, events, files });
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
     const jobs = new JobsService(db, log, {
@@ -167,6 +171,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       auth,
       records,
       events,
+      files,
       settings,
       realtime,
       listCollections: (opts) => queryCollections(db, (id) => collections.find(id), opts),
@@ -182,6 +187,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         // running jobs finish (or go back to the queue) while the database is still open
         await stopJobs?.();
         await mail.close();
+        await files.close();
         await shared?.close();
         await db.close();
       },

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import cors from "@fastify/cors";
 import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
+import { uploadLimits } from "../api/upload-limits.js";
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { handleError, handleNotFound } from "./error-handler.js";
-import { registerMultipartFields } from "./multipart-fields.js";
+import { registerMultipartBody } from "./multipart-body.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -60,7 +62,10 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     return jsonParser(request, body as string, done);
   });
 
-  registerMultipartFields(server);
+  registerMultipartBody(server, {
+    spoolDir: join(app.config.dataDir, ".tmp", "uploads"),
+    limitsFor: (request) => uploadLimits(app, request),
+  });
   // Form posts (e.g. Apple's OAuth2 form_post callback): plain key/value pairs; bounded by bodyLimit.
   server.addContentTypeParser(
     "application/x-www-form-urlencoded",

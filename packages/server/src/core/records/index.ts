@@ -1,5 +1,11 @@
 export { deleteWithCascade, referencesTo, truncateCollection } from "./cascade.js";
-export { BadValue, FIELD_VALUES, type FieldValues, isEmailFormat } from "./field-values/index.js";
+export {
+  BadValue,
+  DEFAULT_FILE_MAX_SIZE,
+  FIELD_VALUES,
+  type FieldValues,
+  isEmailFormat,
+} from "./field-values/index.js";
 export { type FieldsSpec, htmlToText, parseFields, pickFields } from "./pick-fields.js";
 export { type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.js";
 export { MAX_EXPAND_DEPTH, parseExpand } from "./records-enrich.js";

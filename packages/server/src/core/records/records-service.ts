@@ -2,10 +2,18 @@
 import { hashPassword } from "../../auth/passwords.js";
 import type { Database, Queryable } from "../../db/index.js";
 import { ApiError, badRequest, forbidden, notFound } from "../../errors/index.js";
+import type { FilesService } from "../../files/index.js";
 import type { Collection, CollectionsService } from "../collections/index.js";
 import type { EventBus, RecordEvent } from "../events.js";
 import { authFormErrors } from "./auth-form.js";
 import { deleteWithCascade } from "./cascade.js";
+import {
+  type FilesPlan,
+  planDeletedFiles,
+  planDraftFiles,
+  settleFilePlans,
+  writeWithFiles,
+} from "./files-plan.js";
 import { type FieldsSpec, parseFields } from "./pick-fields.js";
 import {
   applyData,
@@ -28,6 +36,8 @@ export interface RecordsServiceDeps {
   readonly db: Database;
   readonly collections: CollectionsService;
   readonly events: EventBus;
+  /** Record files (uploads before the write, deletes after the commit); none in bare unit setups. */
+  readonly files?: FilesService;
 }
 
 /** A page of records as PocketBase's list answers it (items still as stored rows). */
@@ -53,6 +63,7 @@ export class RecordsService {
     private readonly deps: RecordsServiceDeps,
     private readonly q: Queryable = deps.db,
     private readonly pending: RecordEvent[] | null = null,
+    private readonly filePlans: FilesPlan[] | null = null,
   ) {}
 
   /** The query context of a request (optionally with a replaced body or rule context). */
@@ -137,7 +148,9 @@ export class RecordsService {
     await this.hashPasswords(draft);
     const row = draftToRow(draft);
     // One INSERT is atomic on its own: no explicit transaction (and its extra round trips) needed.
-    await writeOrFail(collection, failed, () => insertRow(this.q, collection, row));
+    await this.writeFiles(planDraftFiles(draft), () =>
+      writeOrFail(collection, failed, () => insertRow(this.q, collection, row)),
+    );
     this.emit({ action: "create", collection, record: row });
     return row;
   }
@@ -159,7 +172,9 @@ export class RecordsService {
     await this.hashPasswords(draft);
     const row = draftToRow(draft);
     delete row.id;
-    await writeOrFail(collection, failed, () => updateRow(this.q, collection, id, row));
+    await this.writeFiles(planDraftFiles(draft), () =>
+      writeOrFail(collection, failed, () => updateRow(this.q, collection, id, row)),
+    );
     const stored: RecordRow = { ...row, id };
     this.emit({ action: "update", collection, record: stored, before });
     return stored;
@@ -192,6 +207,10 @@ export class RecordsService {
       if (err instanceof ApiError && err.status === 400) throw badRequest(DELETE_FAILED, {}, err);
       throw err;
     }
+    await this.writeFiles(
+      planDeletedFiles(deleted.map((e) => ({ collection: e.collection, id: String(e.record.id) }))),
+      async () => {},
+    );
     for (const e of deleted) this.emit(e);
   }
 
@@ -230,7 +249,15 @@ export class RecordsService {
   async transaction<T>(fn: (records: RecordsService) => Promise<T>): Promise<T> {
     if (this.pending) return fn(this);
     const pending: RecordEvent[] = [];
-    const result = await this.deps.db.transaction((tx) => fn(new RecordsService(this.deps, tx, pending)));
+    const plans: FilesPlan[] = [];
+    let result: T;
+    try {
+      result = await this.deps.db.transaction((tx) => fn(new RecordsService(this.deps, tx, pending, plans)));
+    } catch (err) {
+      await settleFilePlans(this.deps.files, plans, false);
+      throw err;
+    }
+    await settleFilePlans(this.deps.files, plans, true);
     for (const e of pending) this.deps.events.emit("record", e);
     return result;
   }
@@ -248,6 +275,11 @@ export class RecordsService {
     for (const [name, plain] of Object.entries(draft.plainPasswords)) {
       draft.values[name] = await hashPassword(plain);
     }
+  }
+
+  /** A row write with its files (see {@link writeWithFiles}); in a transaction the plan waits for its end. */
+  private writeFiles<T>(plan: FilesPlan | null, write: () => Promise<T>): Promise<T> {
+    return writeWithFiles(this.deps.files, plan, this.filePlans, write);
   }
 
   private write<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {

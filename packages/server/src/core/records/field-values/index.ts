@@ -29,6 +29,6 @@ export const FIELD_VALUES: Readonly<Record<FieldTypeName, FieldValues>> = {
   geoPoint: geoPointValues,
 };
 
-export { valueList } from "./multi-values.js";
+export { DEFAULT_FILE_MAX_SIZE, valueList } from "./multi-values.js";
 export { isEmailFormat } from "./text-values.js";
 export { BadValue, type FieldValues, type Modifier, type ValueContext } from "./value-kit.js";

@@ -1,4 +1,5 @@
 import { fieldError } from "../../../errors/index.js";
+import { baseMime, UploadedFile } from "../../../files/index.js";
 import { type Field, isMultiValued } from "../../fields/index.js";
 import { BadValue, type FieldValues, REQUIRED, toUniqueStrings } from "./value-kit.js";
 
@@ -73,18 +74,96 @@ export const relationValues: FieldValues = {
   },
 };
 
-/** Names of uploaded files. Until uploads land, a JSON body may only keep, reorder or drop existing names. */
+/** PocketBase's default `maxSize` of a file field (5 MiB) when the field sets none. */
+export const DEFAULT_FILE_MAX_SIZE = 5 << 20;
+
+/** A file field's items: kept names (strings) and new uploads, in order, without duplicates. */
+function fileItems(raw: unknown): (string | UploadedFile)[] | BadValue {
+  const list = Array.isArray(raw) ? raw : raw instanceof UploadedFile ? [raw] : null;
+  if (!list) return toUniqueStrings(raw);
+  const out: (string | UploadedFile)[] = [];
+  for (const item of list) {
+    if (item instanceof UploadedFile) {
+      if (!out.includes(item)) out.push(item);
+      continue;
+    }
+    const names = toUniqueStrings(item);
+    if (names instanceof BadValue) return names;
+    for (const n of names) if (!out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
+function fileName(item: unknown): string {
+  return item instanceof UploadedFile ? item.name : String(item);
+}
+
+function fileList(value: unknown): (string | UploadedFile)[] {
+  if (Array.isArray(value)) return value as (string | UploadedFile)[];
+  if (value instanceof UploadedFile) return [value];
+  return typeof value === "string" && value !== "" ? [value] : [];
+}
+
+/**
+ * Stored names of uploaded files. A submitted value mixes kept names (which must already be the record's)
+ * and new {@link UploadedFile}s (checked against `maxSize` and `mimeTypes`); `field+`/`+field` add uploads,
+ * `field-` removes names.
+ */
 export const fileValues: FieldValues = {
-  ...listBehaviour,
+  prepare(raw, field) {
+    const list = fileItems(raw);
+    if (list instanceof BadValue) return list;
+    if (isMultiValued(field)) return list;
+    return list.length ? list[list.length - 1] : "";
+  },
+  modify(current, modifier, raw, field) {
+    const given = fileItems(raw);
+    if (given instanceof BadValue) return given;
+    const now = fileList(current);
+    let next: (string | UploadedFile)[];
+    if (modifier === "append") next = [...now, ...given.filter((v) => !now.includes(v))];
+    else if (modifier === "prepend") next = [...given, ...now.filter((v) => !given.includes(v))];
+    else {
+      const removed = new Set(given.map(fileName));
+      next = now.filter((v) => !removed.has(fileName(v)));
+    }
+    if (isMultiValued(field)) return next;
+    return next.length ? next[next.length - 1] : "";
+  },
   validate(value, field, ctx) {
-    const list = asList(value);
+    const list = fileList(value);
     if (!list.length) return field.required ? REQUIRED : null;
     if (list.length > maxSelectOf(field)) return tooMany(field);
     const existing = asList(ctx.previous);
-    if (list.some((name) => !existing.includes(name))) {
-      return fieldError("validation_unknown_filenames", "The field contains unknown filenames.");
+    const maxSize = Number(field.maxSize) > 0 ? Number(field.maxSize) : DEFAULT_FILE_MAX_SIZE;
+    const mimeTypes = ((field.mimeTypes as string[] | null) ?? []).map((m) => m.toLowerCase());
+    for (const item of list) {
+      if (!(item instanceof UploadedFile)) {
+        if (!existing.includes(item)) {
+          return fieldError("validation_unknown_filenames", "The field contains unknown filenames.");
+        }
+        continue;
+      }
+      if (item.size > maxSize) {
+        return fieldError(
+          "validation_file_size_limit",
+          `Failed to upload ${item.originalName} - the maximum allowed file size is ${maxSize} bytes.`,
+          { file: item.originalName, maxSize },
+        );
+      }
+      if (mimeTypes.length && !mimeTypes.includes(baseMime(item.mimeType))) {
+        return fieldError(
+          "validation_invalid_mime_type",
+          `"${item.originalName}" mime type must be one of: ${mimeTypes.join(", ")}.`,
+          { file: item.originalName, types: mimeTypes.join(", ") },
+        );
+      }
     }
     return null;
+  },
+  toDb(value, field) {
+    const names = fileList(value).map(fileName);
+    return isMultiValued(field) ? JSON.stringify(names) : names.join("");
   },
 };
 

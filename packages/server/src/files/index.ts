@@ -1,0 +1,20 @@
+export { extractExtension, normalizeFileName, snakeCase, THUMB_SIZE_RE } from "./file-names.js";
+export {
+  FilesService,
+  type PlannedUpload,
+  recordFileKey,
+  recordFilesPrefix,
+  thumbsPrefix,
+} from "./files-service.js";
+export { LocalStorage } from "./local-storage.js";
+export { etagOf, FILE_CSP, fileHeaders, notModified, requestedRange } from "./serve-headers.js";
+export { baseMime, SNIFF_BYTES, type Sniffed, sniffMime } from "./sniff.js";
+export {
+  type ByteRange,
+  checkKey,
+  type PutOptions,
+  type Storage,
+  type StoredFile,
+  type StoredFileInfo,
+} from "./storage.js";
+export { UploadedFile } from "./uploaded-file.js";
