@@ -42,7 +42,7 @@ async function readMultipart(
   const declared = Number(request.headers["content-length"] ?? 0);
   if (declared > limits.bodyLimit) throw tooLarge();
   const fields: Record<string, string[]> = {};
-  const files: Record<string, UploadedFile[]> = {};
+  const files: Record<string, (UploadedFile | null)[]> = {};
   const pending: Promise<void>[] = [];
   const counts = new Map<string, number>();
   let spool: Promise<string> | undefined;
@@ -126,9 +126,18 @@ async function readMultipart(
           ),
         );
       }
-      pending.push(spoolFile(name, filename, stream, fileLimits.maxSize));
+      // the part's place is kept now: spools finish in any order, the record keeps the parts' order
+      files[name] = [...(files[name] ?? []), null];
+      const slot = files[name].length - 1;
+      pending.push(spoolFile(name, slot, filename, stream, fileLimits.maxSize));
     });
-    const spoolFile = async (name: string, filename: string, stream: Readable, maxSize: number) => {
+    const spoolFile = async (
+      name: string,
+      slot: number,
+      filename: string,
+      stream: Readable,
+      maxSize: number,
+    ) => {
       let size = 0;
       const head: Buffer[] = [];
       let headBytes = 0;
@@ -152,7 +161,7 @@ async function readMultipart(
         const path = join(await spoolDir(), randomString(16));
         await pipeline(stream, meter, createWriteStream(path, { flags: "wx" }));
         const file = await UploadedFile.fromSpool(path, filename, size, Buffer.concat(head));
-        files[name] = [...(files[name] ?? []), file];
+        files[name][slot] = file;
       } catch (err) {
         stream.resume();
         fail(err instanceof ApiError ? err : badRequest(INVALID, {}, err));
@@ -174,7 +183,7 @@ async function readMultipart(
 }
 
 /** Text values by key (repeated keys as lists), `@jsonPayload` merged over them, then the files. */
-function buildBody(fields: Record<string, string[]>, files: Record<string, UploadedFile[]>) {
+function buildBody(fields: Record<string, string[]>, files: Record<string, (UploadedFile | null)[]>) {
   const result: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields))
     if (k !== "@jsonPayload") result[k] = v.length === 1 ? v[0] : v;
@@ -192,7 +201,7 @@ function buildBody(fields: Record<string, string[]>, files: Record<string, Uploa
     const existing = result[k];
     const before =
       existing === undefined || existing === "" ? [] : Array.isArray(existing) ? existing : [existing];
-    result[k] = [...before, ...list];
+    result[k] = [...before, ...list.filter((f) => f !== null)];
   }
   return result;
 }
