@@ -141,10 +141,15 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         ...(e.before ? { before: e.before } : {}),
       });
     });
-    const mail = new MailService(() => {
-      const s = settings.get() as ReturnType<SettingsService["get"]> & { smtp?: SmtpConfig };
-      return { ...s.meta, smtp: s.smtp ?? null };
-    }, log);
+    const mail = new MailService(
+      () => {
+        const s = settings.get() as ReturnType<SettingsService["get"]> & { smtp?: SmtpConfig };
+        return { ...s.meta, smtp: s.smtp ?? null };
+      },
+      log,
+      jobs,
+    );
+    mail.start();
     const recordMatchesRule: App["recordMatchesRule"] = async (collection, record, rule, req) => {
       if (req.auth?.isSuperuser || rule === "") return true;
       if (rule === null) return false;

@@ -9,6 +9,7 @@ import {
   insertJob,
   type JobRow,
   listJobRows,
+  queueBusy,
   retryJobRow,
   sweepJobs,
 } from "./jobs-store.js";
@@ -210,6 +211,11 @@ export class JobsService {
       if (this.workers.get(queue) === worker) this.workers.delete(queue);
       await worker.stop(this.options.leaseMs);
     };
+  }
+
+  /** True when a queue has a job that is due or running (anywhere). */
+  busy(queue: string): Promise<boolean> {
+    return queueBusy(this.db, queue, Date.now());
   }
 
   /** The queues this process handles. */

@@ -205,3 +205,12 @@ export function countJobs(
       "WHERE state IN ('pending', 'running', 'dead') GROUP BY queue, state",
   );
 }
+
+/** True when a queue has a job that is due or running. */
+export async function queueBusy(q: Queryable, queue: string, now: number): Promise<boolean> {
+  const row = await q.get(
+    `SELECT 1 AS x FROM ${T} WHERE queue = ? AND (state = 'running' OR (state = 'pending' AND run_at <= ?)) LIMIT 1`,
+    [queue, now],
+  );
+  return row !== undefined;
+}

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
+import type { JobsService } from "../jobs/index.js";
 import { LogMailer } from "./log-mailer.js";
-import type { MailAddress, Mailer } from "./mailer.js";
+import type { MailAddress, Mailer, MailMessage } from "./mailer.js";
 import { type EmailTemplateText, renderEmail, type TemplateValues } from "./render-email.js";
 import { type SmtpConfig, SmtpMailer } from "./smtp-mailer.js";
 
@@ -14,11 +15,19 @@ export interface MailSettings {
   smtp: SmtpConfig | null;
 }
 
+/** The job queue e-mail goes through. */
+export const MAIL_QUEUE = "_mail";
+
+/** How many times a message is tried before its job is kept as dead. */
+const MAIL_ATTEMPTS = 8;
+
 /**
- * Sends the application's e-mail off the request path: `send` renders and queues a message and returns at
- * once; delivery failures are logged, never thrown at the caller. `idle()` waits for everything queued
- * (tests, shutdown). The transport follows the settings (SMTP when enabled, the log otherwise) unless a
- * mailer is injected with `useMailer`.
+ * Sends the application's e-mail off the request path: `send` renders a message and hands it to the job
+ * queue (`_mail`), so a slow, failing or unreachable SMTP server never delays or fails the request, and a
+ * message that fails is retried with backoff (and survives a restart). Without a job queue (CLI tools) it
+ * delivers in the background instead. `idle()` waits until nothing queued is due or being sent (tests,
+ * shutdown). The transport follows the settings (SMTP when enabled, the log otherwise) unless a mailer is
+ * injected with `useMailer`.
  */
 export class MailService {
   private readonly pending = new Set<Promise<void>>();
@@ -29,8 +38,20 @@ export class MailService {
   constructor(
     private readonly settings: () => MailSettings,
     private readonly log: Logger,
+    private readonly jobs: JobsService | null = null,
   ) {
     this.logMailer = new LogMailer(log);
+  }
+
+  /** Starts delivering the queued messages in this process. */
+  start(): void {
+    this.jobs?.handle<MailMessage>(
+      MAIL_QUEUE,
+      async ({ payload }) => {
+        await this.transport(this.settings().smtp).send(payload);
+      },
+      { concurrency: 2, timeout: 60_000, backoff: { baseMs: 2000, maxMs: 600_000 } },
+    );
   }
 
   /** Replaces the transport (null returns to the settings' choice); the service closes it on `close()`. */
@@ -60,22 +81,34 @@ export class MailService {
       APP_URL: s.appURL.replace(/\/+$/, ""),
       ...values,
     });
-    const mailer = this.transport(s.smtp);
-    const job = mailer
-      .send({ from: { name: s.senderName, address: s.senderAddress }, to: [to], subject, html })
+    const message: MailMessage = {
+      from: { name: s.senderName, address: s.senderAddress },
+      to: [to],
+      subject,
+      html,
+    };
+    const job = (
+      this.jobs
+        ? this.jobs.enqueue(MAIL_QUEUE, message, { maxAttempts: MAIL_ATTEMPTS }).then(() => undefined)
+        : this.transport(s.smtp).send(message)
+    )
       .catch((err: unknown) => this.log.error({ err, what }, "failed to send e-mail"))
       .finally(() => this.pending.delete(job));
     this.pending.add(job);
   }
 
-  /** Resolves once every queued message has been delivered (or has failed and been logged). */
+  /**
+   * Resolves once every message handed over has been stored, and no queued message is due or being sent
+   * (a message waiting to retry later does not count).
+   */
   async idle(): Promise<void> {
     while (this.pending.size) await Promise.all([...this.pending]);
+    while (this.jobs && (await this.jobs.busy(MAIL_QUEUE))) await new Promise((r) => setTimeout(r, 10));
   }
 
-  /** Waits for queued mail, then closes SMTP connections (an injected mailer's too). */
+  /** Waits for messages being handed over, then closes SMTP connections (an injected mailer's too). */
   async close(): Promise<void> {
-    await this.idle();
+    while (this.pending.size) await Promise.all([...this.pending]);
     await this.injected?.close?.();
     await this.smtp?.mailer.close();
     this.smtp = null;
