@@ -19,6 +19,7 @@ import { registerAuthWithOAuth2 } from "./records-auth-with-oauth2.js";
 import { registerAuthWithPassword } from "./records-auth-with-password.js";
 import { registerRecordsCrud } from "./records-crud.js";
 import { registerSettings } from "./settings.js";
+import { registerWebhooks } from "./webhooks.js";
 
 /** Registers every API route group on the server. */
 export function registerApi(server: FastifyInstance, app: App): void {
@@ -41,4 +42,5 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerJobs(server, app);
   registerCrons(server, app);
   registerFiles(server, app);
+  registerWebhooks(server, app);
 }

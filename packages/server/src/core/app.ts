@@ -9,6 +9,7 @@ import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import { RealtimeBroker } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
+import { WebhooksService } from "../webhooks/index.js";
 import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
 import {
   type AuthCollection,
@@ -57,6 +58,8 @@ export interface App {
   readonly jobs: JobsService;
   /** Cron jobs (UTC), each tick run once across every instance sharing the database. */
   readonly cron: CronService;
+  /** Outbound webhooks on record events, signed per Standard Webhooks and delivered through the job queue. */
+  readonly webhooks: WebhooksService;
   /**
    * Whether a stored record matches a rule for a request (PocketBase's CanAccessRecord): `null` only for a
    * superuser request, `""` always, an expression when it selects the record.
@@ -150,6 +153,17 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       jobs,
     );
     mail.start();
+    const webhooks = new WebhooksService({
+      db,
+      log,
+      jobs,
+      collections,
+      records,
+      events,
+      allowedTargets: config.webhookAllowedTargets,
+      timeoutMs: config.webhookTimeoutMs,
+    });
+    await webhooks.init();
     const recordMatchesRule: App["recordMatchesRule"] = async (collection, record, rule, req) => {
       if (req.auth?.isSuperuser || rule === "") return true;
       if (rule === null) return false;
@@ -171,6 +185,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       limiter: new RateLimiter(shared.rateLimits),
       jobs,
       cron,
+      webhooks,
       recordMatchesRule,
       collections,
       auth,

@@ -58,6 +58,13 @@ export interface BasaltConfig {
   jobsLeaseMs: number;
   /** How long done and cancelled jobs are kept, in ms. */
   jobsRetentionMs: number;
+  /**
+   * Non-public addresses webhook targets may resolve to: `loopback`, `private` (link-local and metadata
+   * addresses never). Empty: public addresses only.
+   */
+  webhookAllowedTargets: ("loopback" | "private")[];
+  /** How long one webhook delivery attempt may take, redirects included, in ms. */
+  webhookTimeoutMs: number;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -91,6 +98,8 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   jobsPollMs: 1000,
   jobsLeaseMs: 30_000,
   jobsRetentionMs: 24 * 3_600_000,
+  webhookAllowedTargets: [],
+  webhookTimeoutMs: 10_000,
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

@@ -4,7 +4,14 @@ import { parseIndex } from "./indexes.js";
 import { type Collection, isAuthCollection, TOKEN_KEYS } from "./model.js";
 
 /** Table names Basalt keeps for itself; no collection may take them. */
-export const INTERNAL_TABLES = new Set(["_collections", "_params", "_migrations", "_jobs", "_webhooks"]);
+export const INTERNAL_TABLES = new Set([
+  "_collections",
+  "_params",
+  "_migrations",
+  "_jobs",
+  "_webhooks",
+  "_webhook_deliveries",
+]);
 
 /** Names a collection may not have: SQL keywords that would make hand-written SQL and views ambiguous. */
 const SQL_KEYWORDS = new Set(

@@ -12,6 +12,7 @@ export { MAX_EXPAND_DEPTH, parseExpand } from "./records-enrich.js";
 export type { ListQuery } from "./records-query.js";
 export { deleteRow, findRow, findRowBy, insertRow, updateRow } from "./records-repo.js";
 export { type RecordsPage, RecordsService, type RecordsServiceDeps } from "./records-service.js";
+export { rowMatchesRule } from "./records-write.js";
 export { rowCte } from "./row-cte.js";
 export {
   fieldValueToJSON,

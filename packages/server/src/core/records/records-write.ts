@@ -94,3 +94,24 @@ export async function draftMatchesRule(
     throw err;
   }
 }
+
+/**
+ * Evaluates a rule against a record's values as given (e.g. a row just deleted), without reading its table:
+ * true when the row and the request satisfy it. An invalid rule matches nothing.
+ */
+export async function rowMatchesRule(
+  ctx: QueryContext,
+  collection: Collection,
+  row: Record<string, unknown>,
+  rule: string,
+): Promise<boolean> {
+  if (rule === "") return true;
+  const dummy = dummyCollection(collection);
+  const prefix = rowCte(ctx.q, collection, row, dummy.name);
+  try {
+    return (await findRowsWithRule(ctx, dummy, [String(row.id)], rule, dummy.name, prefix)).length > 0;
+  } catch (err) {
+    if (err instanceof ApiError) return false;
+    throw err;
+  }
+}
