@@ -9,6 +9,8 @@ import {
   recordFileKey,
   requestedRange,
   type StoredFileInfo,
+  thumbSpec,
+  thumbsPrefix,
 } from "../files/index.js";
 import { flatQuery } from "./records-action.js";
 
@@ -22,6 +24,26 @@ function fieldHolding(fields: readonly Field[], row: RecordRow, filename: string
     if (Array.isArray(value) ? value.includes(filename) : value === filename) return f;
   }
   return undefined;
+}
+
+/**
+ * The key of the asked thumbnail (rendered on first request) when the field declares that size (or it is the
+ * default 100x100) and the file is an image; otherwise the original's key, as PocketBase does.
+ */
+async function thumbOrOriginal(
+  app: App,
+  key: string,
+  prefix: string,
+  field: Field,
+  size: string,
+  filename: string,
+): Promise<string> {
+  const info = await app.files.storage.stat(key);
+  if (!info) return key;
+  const spec = thumbSpec(size, info.contentType, field.thumbs as string[] | null);
+  if (!spec) return key;
+  const thumbKey = `${prefix}${size}_${filename}`;
+  return (await app.files.thumbs.ensure(app.files.storage, key, thumbKey, spec)) ? thumbKey : key;
 }
 
 /** Go's strconv.ParseBool truthy values, as PocketBase reads `?download=`. */
@@ -56,7 +78,16 @@ export function registerFiles(server: FastifyInstance, app: App): void {
         throw notFound(undefined, new Error("insufficient permissions to access the file resource"));
       }
     }
-    const key = recordFileKey(collection.id, String(row.id), filename);
+    let key = recordFileKey(collection.id, String(row.id), filename);
+    if (query.thumb)
+      key = await thumbOrOriginal(
+        app,
+        key,
+        thumbsPrefix(collection.id, String(row.id), filename),
+        field,
+        query.thumb,
+        filename,
+      );
     return sendStored(app, request, reply, key, filename, {
       download: isTruthy(query.download),
       protected: field.protected === true,

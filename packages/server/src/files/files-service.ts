@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Storage } from "./storage.js";
+import { Thumbnailer } from "./thumbs.js";
 import type { UploadedFile } from "./uploaded-file.js";
 
 /** One upload of a record write: the file and the storage key it goes to. */
@@ -28,6 +29,9 @@ export function thumbsPrefix(collectionId: string, recordId: string, name: strin
  * that run after a commit (a delete that fails is logged; the record change stands).
  */
 export class FilesService {
+  /** Thumbnails rendered on first request and kept in storage. */
+  readonly thumbs = new Thumbnailer();
+
   constructor(
     private current: Storage,
     private readonly log: Logger,

@@ -17,4 +17,5 @@ export {
   type StoredFile,
   type StoredFileInfo,
 } from "./storage.js";
+export { DEFAULT_THUMBS, MAX_THUMB_PIXELS, Thumbnailer, thumbSpec } from "./thumbs.js";
 export { UploadedFile } from "./uploaded-file.js";
