@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { AuthService, RateLimiter } from "../auth/index.js";
 import { type Database, openDatabase } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
-import { FilesService, LocalStorage } from "../files/index.js";
+import { FilesService, LocalStorage, S3Storage, type Storage } from "../files/index.js";
 import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import { RealtimeBroker } from "../realtime/index.js";
@@ -105,6 +105,17 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const records = new RecordsService({ db, collections, events, files });
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
+    // record files live in S3 when the settings say so (on every instance: each applies the change it hears of)
+    const storageFor = (s3: ReturnType<SettingsService["get"]>["s3"]): Storage =>
+      s3.enabled ? new S3Storage(s3) : new LocalStorage(join(config.dataDir, "storage"));
+    let s3Applied = JSON.stringify(settings.get().s3);
+    if (settings.get().s3.enabled) await files.use(storageFor(settings.get().s3));
+    settings.onApplied(async () => {
+      const s3 = settings.get().s3;
+      if (JSON.stringify(s3) === s3Applied) return;
+      s3Applied = JSON.stringify(s3);
+      await files.use(storageFor(s3));
+    });
     const jobs = new JobsService(db, log, {
       pollMs: config.jobsPollMs,
       leaseMs: config.jobsLeaseMs,

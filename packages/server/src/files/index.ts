@@ -7,6 +7,7 @@ export {
   thumbsPrefix,
 } from "./files-service.js";
 export { LocalStorage } from "./local-storage.js";
+export { type S3Config, S3Storage } from "./s3-storage.js";
 export { etagOf, FILE_CSP, fileHeaders, notModified, requestedRange } from "./serve-headers.js";
 export { baseMime, SNIFF_BYTES, type Sniffed, sniffMime } from "./sniff.js";
 export {

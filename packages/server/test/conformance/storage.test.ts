@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalStorage, type Storage, type StoredFile } from "../../src/files/index.js";
+import { LocalStorage, S3Storage, type Storage, type StoredFile } from "../../src/files/index.js";
+import { startS3 } from "../harness/s3.js";
 
 // The Storage contract every driver implements (issue 12): one suite, run on each driver.
 
@@ -20,6 +21,13 @@ const drivers: Driver[] = [
       const dir = mkdtempSync(join(tmpdir(), "basalt-storage-"));
       const storage = new LocalStorage(join(dir, "storage"));
       return { storage, close: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: "s3 (s3rver)",
+    async open() {
+      const s3 = await startS3();
+      return { storage: new S3Storage(s3.config), close: () => s3.stop() };
     },
   },
 ];

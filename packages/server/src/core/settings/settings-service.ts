@@ -31,6 +31,16 @@ export interface Settings {
     /** The name sent in EHLO; the machine's host name when empty. */
     localName: string;
   };
+  /** S3-compatible storage for record files (the data folder's `storage/` when disabled). */
+  s3: {
+    enabled: boolean;
+    bucket: string;
+    region: string;
+    endpoint: string;
+    accessKey: string;
+    secret: string;
+    forcePathStyle: boolean;
+  };
 }
 
 /** The settings of a new installation (PocketBase's defaults; batch requests off). */
@@ -65,6 +75,15 @@ export function defaultSettings(appName: string, appURL: string): Settings {
       tls: false,
       localName: "",
     },
+    s3: {
+      enabled: false,
+      bucket: "",
+      region: "",
+      endpoint: "",
+      accessKey: "",
+      secret: "",
+      forcePathStyle: false,
+    },
   };
 }
 
@@ -92,6 +111,15 @@ const SCHEMA: { [S in keyof Settings]: Record<string, Kind> } = {
     authMethod: "string",
     tls: "bool",
     localName: "string",
+  },
+  s3: {
+    enabled: "bool",
+    bucket: "string",
+    region: "string",
+    endpoint: "string",
+    accessKey: "string",
+    secret: "string",
+    forcePathStyle: "bool",
   },
 };
 
@@ -122,6 +150,7 @@ function rateRules(v: unknown): RateLimitRule[] | null {
 export class SettingsService {
   private current: Settings;
   private listeners: (() => void | Promise<void>)[] = [];
+  private appliedListeners: (() => void | Promise<void>)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -141,8 +170,14 @@ export class SettingsService {
   }
 
   /** Re-reads the stored settings (another instance changed them). */
-  reload(): Promise<void> {
-    return this.init();
+  async reload(): Promise<void> {
+    await this.init();
+    await Promise.all(this.appliedListeners.map((l) => l()));
+  }
+
+  /** Registers a listener called whenever new settings take effect here: an update, or another instance's. */
+  onApplied(listener: () => void | Promise<void>): void {
+    this.appliedListeners.push(listener);
   }
 
   /** Registers a listener called after every committed update; the update's answer waits for its promise. */
@@ -159,6 +194,7 @@ export class SettingsService {
   publicView(): Settings {
     const copy = this.get();
     copy.smtp.password = "";
+    copy.s3.secret = "";
     return copy;
   }
 
@@ -187,6 +223,7 @@ export class SettingsService {
         if (given[key] === undefined) continue;
         // the API never shows the SMTP password, so an empty one in an update means "unchanged"
         if (group === "smtp" && key === "password" && given[key] === "") continue;
+        if (group === "s3" && key === "secret" && given[key] === "") continue;
         if (checkKind(kind, given[key])) target[key] = given[key];
         else groupErrors[key] = fieldError("validation_invalid_value", "Invalid value.");
       }
@@ -202,6 +239,13 @@ export class SettingsService {
     }
     if (!["", "PLAIN", "LOGIN"].includes(next.smtp.authMethod)) {
       errors.smtp = { authMethod: fieldError("validation_in_invalid", "Must be a valid value.") };
+    }
+    if (next.s3.enabled) {
+      const s3Errors: ErrorData = {};
+      for (const key of ["bucket", "region", "endpoint", "accessKey", "secret"] as const) {
+        if (!next.s3[key]) s3Errors[key] = fieldError("validation_required", "Cannot be blank.");
+      }
+      if (Object.keys(s3Errors).length) errors.s3 = s3Errors;
     }
     if (next.batch.enabled && next.batch.maxRequests < 1) {
       errors.batch = { maxRequests: fieldError("validation_required", "Cannot be blank.") };
@@ -231,6 +275,7 @@ export class SettingsService {
       }
     });
     this.current = next;
+    await Promise.all(this.appliedListeners.map((l) => l()));
     await Promise.all(this.listeners.map((l) => l()));
     return this.publicView();
   }
