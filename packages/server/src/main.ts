@@ -8,6 +8,15 @@ import { buildServer } from "./http/server.js";
 
 export type { App } from "./core/app.js";
 export { type BasaltConfig, DEFAULT_CONFIG } from "./core/config.js";
+export type { EnqueueOptions, HandleOptions, JobContext, JobHandler } from "./jobs/index.js";
+export {
+  type InboundWebhook,
+  standardWebhookHeaders,
+  verifyInbound,
+  verifyStandardWebhook,
+  verifyStripeSignature,
+  WebhookVerificationError,
+} from "./webhooks/index.js";
 
 /** A composed Basalt: the app's services and its HTTP server, not yet listening. */
 export interface Basalt {

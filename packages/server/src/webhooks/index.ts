@@ -1,3 +1,4 @@
+export { type InboundWebhook, type VerifyInboundOptions, verifyInbound } from "./inbound.js";
 export { type AllowedTargets, BlockedTargetError, blockedAddressReason, safePost } from "./safe-fetch.js";
 export {
   newWebhookSecret,

@@ -5,6 +5,19 @@ export const WEBHOOKS_TABLE = "_webhooks";
 /** One row per message sent (or to send) to a webhook, with the outcome of its last attempt. */
 export const DELIVERIES_TABLE = "_webhook_deliveries";
 
+/** Ids of verified inbound webhook messages, so a replay is refused. */
+export const INBOUND_TABLE = "_webhook_inbound";
+
+/** The schema of `_webhook_inbound`: `id` is `<scheme>:<message id>`, `seen` epoch ms. */
+export const INBOUND_TABLE_SPEC: TableSpec = {
+  name: INBOUND_TABLE,
+  columns: [
+    { key: "id", name: "id", kind: "id" },
+    { key: "seen", name: "seen", kind: "number" },
+  ],
+  indexes: [{ name: "idx__webhook_inbound_seen", unique: false, columns: [{ name: "seen" }] }],
+};
+
 /** The schema of `_webhooks`. */
 export const WEBHOOKS_TABLE_SPEC: TableSpec = {
   name: WEBHOOKS_TABLE,
@@ -52,9 +65,11 @@ export const DELIVERIES_TABLE_SPEC: TableSpec = {
 
 /** Creates the webhook tables on a database that lacks them, once across instances starting together. */
 export async function ensureWebhookTables(db: Database): Promise<void> {
-  if ((await db.tableExists(WEBHOOKS_TABLE)) && (await db.tableExists(DELIVERIES_TABLE))) return;
+  const tables = [WEBHOOKS_TABLE, DELIVERIES_TABLE, INBOUND_TABLE];
+  if ((await Promise.all(tables.map((t) => db.tableExists(t)))).every(Boolean)) return;
   await db.lockedTransaction("webhooks-bootstrap", async (tx) => {
     if (!(await tx.tableExists(WEBHOOKS_TABLE))) await syncTable(tx, null, WEBHOOKS_TABLE_SPEC);
     if (!(await tx.tableExists(DELIVERIES_TABLE))) await syncTable(tx, null, DELIVERIES_TABLE_SPEC);
+    if (!(await tx.tableExists(INBOUND_TABLE))) await syncTable(tx, null, INBOUND_TABLE_SPEC);
   });
 }

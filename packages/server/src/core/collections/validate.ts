@@ -11,6 +11,7 @@ export const INTERNAL_TABLES = new Set([
   "_jobs",
   "_webhooks",
   "_webhook_deliveries",
+  "_webhook_inbound",
 ]);
 
 /** Names a collection may not have: SQL keywords that would make hand-written SQL and views ambiguous. */
