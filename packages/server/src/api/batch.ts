@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
 import { ApiError, badRequest, fieldError, forbidden } from "../errors/index.js";
 import { isPlainObject } from "../util/index.js";
+import { BATCH_ITEM_PATTERNS, checkRateLimit } from "./rate-limit.js";
 import { flatQuery, type RecordAction, runRecordAction } from "./records-action.js";
 import { callerOf } from "./records-crud.js";
 
@@ -111,6 +112,18 @@ export function registerBatch(server: FastifyInstance, app: App): void {
         if (!action) throw failedAt(i, badRequest("Unknown batch request action."));
         try {
           const method = String((list[i] as { method: string }).method).toUpperCase();
+          // each item counts under its collection's rate-limit labels, as a request of its own would
+          const collection = app.collections.find(action.collection);
+          if (collection && action.kind in BATCH_ITEM_PATTERNS) {
+            const kind = action.kind as keyof typeof BATCH_ITEM_PATTERNS;
+            await checkRateLimit(app, request, reply, {
+              collection,
+              tags: [kind === "upsert" ? "create" : kind],
+              pattern: BATCH_ITEM_PATTERNS[kind],
+              method,
+              path: String((list[i] as { url: string }).url).split("?", 1)[0],
+            });
+          }
           const r = await runRecordAction(app, records, action, { ...caller, method });
           out.push({ body: r.body, status: r.status });
         } catch (err) {

@@ -6,6 +6,7 @@ import { registerCrons } from "./crons.js";
 import { registerFiles } from "./files.js";
 import { registerHealth } from "./health.js";
 import { registerJobs } from "./jobs.js";
+import { registerRateLimits } from "./rate-limit.js";
 import { registerRealtime } from "./realtime.js";
 import { registerAuthEmailChange } from "./records-auth-email-change.js";
 import { registerAuthImpersonate } from "./records-auth-impersonate.js";
@@ -23,6 +24,7 @@ import { registerWebhooks } from "./webhooks.js";
 
 /** Registers every API route group on the server. */
 export function registerApi(server: FastifyInstance, app: App): void {
+  registerRateLimits(server, app);
   registerHealth(server, app);
   registerCollections(server, app);
   registerAuthWithPassword(server, app);

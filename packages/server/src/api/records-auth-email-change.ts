@@ -14,7 +14,6 @@ import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
   emitAuthUpdate,
-  enforceLimit,
   requiredEmail,
   sendRecordEmail,
   throwIfInvalid,
@@ -68,13 +67,14 @@ export function registerAuthEmailChange(server: FastifyInstance, app: App): void
     if (!err && String(newEmail).toLowerCase() === String(auth.record.email).toLowerCase()) {
       err = fieldError("validation_not_in_invalid", "Must not be in list.");
     }
-    if (!err) {
-      const taken = await app.auth.findByEmail(collection, newEmail as string);
-      if (taken && taken.id !== auth.record.id)
-        err = fieldError("validation_invalid_new_email", "Invalid new email address.");
-    }
     throwIfInvalid(err ? { newEmail: err } : {});
-    await enforceLimit(app, reply, "emailRequestPerIp", request.ip);
+    // A taken address answers like a free one (no account enumeration) and gets no mail; so does a repeat
+    // of the same change within PocketBase's two-minute resend window.
+    const taken = await app.auth.findByEmail(collection, newEmail as string);
+    const resend = `emailChange:${collection.id}:${String(auth.record.id)}:${String(newEmail).toLowerCase()}`;
+    if ((taken && taken.id !== auth.record.id) || (await app.limiter.consume("emailResend", resend)) > 0) {
+      return reply.status(204).send();
+    }
     const token = app.auth.newToken(collection, auth.record, "emailChange", {
       email: String(auth.record.email),
       newEmail: newEmail as string,
@@ -94,7 +94,6 @@ export function registerAuthEmailChange(server: FastifyInstance, app: App): void
   server.post<Params>("/api/collections/:collection/confirm-email-change", async (request, reply) => {
     const collection = authCollectionOr404(app, request.params.collection);
     if (collection.name === "_superusers") throw badRequest(SUPERUSERS_DIRECT);
-    await enforceLimit(app, reply, "confirmPerIp", request.ip);
     const { token, password } = bodyObject(request);
     const errors: ErrorData = {};
     const checked = await checkToken(app, collection, token);

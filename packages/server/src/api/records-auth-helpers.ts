@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { AuthRateLimits } from "../auth/index.js";
+import type { FixedGuard } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { type AuthCollection, isAuthCollection } from "../core/collections/index.js";
 import { isEmailFormat, type RecordRequest, type RecordRow } from "../core/records/index.js";
@@ -48,47 +48,38 @@ export function requiredEmail(value: unknown): FieldError | null {
 }
 
 /**
- * Counts an attempt against a named auth limit and throws PocketBase's 429 (with `Retry-After`) when the key
- * is over it. `peekOnly` checks without counting (limits counted on failure).
+ * Counts an attempt against one of PocketBase's fixed guards and throws its 429 (with `Retry-After`) when the
+ * key is over it.
  */
 export async function enforceLimit(
   app: App,
   reply: FastifyReply,
-  name: keyof AuthRateLimits,
+  guard: FixedGuard,
   key: string,
-  opts: { peekOnly?: boolean; message?: string } = {},
+  opts: { message?: string } = {},
 ): Promise<void> {
-  const wait = opts.peekOnly ? await app.limiter.blocked(name, key) : await app.limiter.consume(name, key);
+  const wait = await app.limiter.consume(guard, key);
   if (wait > 0) {
     reply.header("retry-after", String(wait));
     throw tooManyRequests(opts.message);
   }
 }
 
-/** The identity part of a limiter key: collection plus a case-folded identity. */
 /**
- * The shared start of every `request-*` route that takes an e-mail: checks the body's `email`, applies the
- * per-IP and per-address limits (named `<kind>PerIp` / `<kind>PerEmail`), and finds the account, which may
- * not exist (the caller must answer the same either way).
+ * The shared start of every `request-*` route that takes an e-mail: checks the body's `email` and finds the
+ * account, which may not exist (the caller must answer the same either way). Only the settings' rate-limit
+ * rules limit these routes; repeated e-mails are suppressed by the caller's resend guard.
  */
 export async function readEmailRequest(
   app: App,
   request: FastifyRequest,
-  reply: FastifyReply,
   collection: AuthCollection,
-  kind: "emailRequest" | "otpRequest",
 ): Promise<{ record: RecordRow | undefined }> {
   const email = (request.body as Record<string, unknown> | null)?.email;
   const err = requiredEmail(email);
   throwIfInvalid(err ? { email: err } : {});
-  await enforceLimit(app, reply, `${kind}PerIp`, request.ip);
-  await enforceLimit(app, reply, `${kind}PerEmail`, identityKey(collection, email as string));
   const record = await app.auth.findByEmail(collection, email as string);
   return { record: record ?? undefined };
-}
-
-export function identityKey(collection: AuthCollection, identity: string): string {
-  return `${collection.id}:${identity.trim().toLowerCase()}`;
 }
 
 /** The records-service view of an HTTP request (auth, headers, query), in a rule context. */

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import { burnPasswordCheck } from "../auth/index.js";
+import { burnPasswordCheck, randomPassword } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { findRow } from "../core/records/index.js";
 import { badRequest, type ErrorData, forbidden } from "../errors/index.js";
 import { newRecordId } from "../util/index.js";
 import { bodyObject } from "./guards.js";
+import { clientIp } from "./rate-limit.js";
 import {
   authCollectionOr404,
   enforceLimit,
@@ -27,10 +28,10 @@ const INVALID_OTP = "Invalid or expired OTP";
  * five attempts per account in three minutes; a successful sign-in marks the e-mail verified.
  */
 export function registerAuthOtp(server: FastifyInstance, app: App): void {
-  server.post<Params>("/api/collections/:collection/request-otp", async (request, reply) => {
+  server.post<Params>("/api/collections/:collection/request-otp", async (request) => {
     const collection = authCollectionOr404(app, request.params.collection);
     if (!collection.otp.enabled) throw forbidden(OTP_DISABLED);
-    const { record } = await readEmailRequest(app, request, reply, collection, "otpRequest");
+    const { record } = await readEmailRequest(app, request, collection);
     // An unknown address gets a well-formed id that matches nothing (no account enumeration).
     if (!record) return { otpId: newRecordId() };
     const otp = await app.auth.otp.issue(collection, record, String(record.email));
@@ -58,23 +59,31 @@ export function registerAuthOtp(server: FastifyInstance, app: App): void {
     const passErr = requiredText(password, 71);
     if (passErr) errors.password = passErr;
     throwIfInvalid(errors);
-    await enforceLimit(app, reply, "signInPerIp", request.ip);
     const otp = await app.auth.otp.find(collection, otpId as string);
     const record = otp ? await findRow(app.db, collection, String(otp.recordRef)) : undefined;
     if (!otp || !record) {
       await burnPasswordCheck(password as string);
       throw badRequest(INVALID_OTP);
     }
-    // Codes are short digit strings: a per-account attempt budget stops guessing across many codes.
-    await enforceLimit(app, reply, "otpAttemptsPerRecord", `${collection.id}:${String(record.id)}`, {
-      message: "Too many attempts, please try again later with a new OTP.",
-    });
+    // Codes are short digit strings: PocketBase's fixed budget per account and client IP.
+    await enforceLimit(
+      app,
+      reply,
+      "otpAttempts",
+      `${collection.id}:${String(record.id)}:${clientIp(app, request)}`,
+      {
+        message: "Too many attempts, please try again later with a new OTP.",
+      },
+    );
     if (!(await app.auth.otp.matches(otp, password as string))) throw badRequest(INVALID_OTP);
     // Single use: deleting it is the claim; a concurrent request that lost the race is refused.
     if (!(await app.auth.otp.consume(String(otp.id)))) throw badRequest(INVALID_OTP);
     let signedIn = record;
     if (!record.verified && otp.sentTo && String(otp.sentTo) === String(record.email)) {
-      signedIn = await verifyAccount(app, collection, record, { verified: true });
+      // As PocketBase: with MFA off the code alone proves the mailbox, so a password set before the address
+      // was proven (a pre-registration by someone else) is retired, which also revokes older tokens.
+      const password = collection.mfa.enabled ? undefined : randomPassword();
+      signedIn = await verifyAccount(app, collection, record, { verified: true, password });
     }
     return sendAuthResponse(app, request, reply, collection, signedIn, { method: "otp" });
   });

@@ -7,7 +7,6 @@ import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
   emitAuthUpdate,
-  enforceLimit,
   readEmailRequest,
   sendRecordEmail,
   throwIfInvalid,
@@ -28,7 +27,7 @@ export function registerAuthPasswordReset(server: FastifyInstance, app: App): vo
     if (!collection.passwordAuth.enabled) {
       throw badRequest("The collection is not configured to allow password authentication.");
     }
-    const { record } = await readEmailRequest(app, request, reply, collection, "emailRequest");
+    const { record } = await readEmailRequest(app, request, collection);
     const resend = `passwordReset:${collection.id}:${String(record?.id)}`;
     if (record && (await app.limiter.consume("emailResend", resend)) === 0) {
       const token = app.auth.newToken(collection, record, "passwordReset", { email: String(record.email) });
@@ -47,7 +46,6 @@ export function registerAuthPasswordReset(server: FastifyInstance, app: App): vo
 
   server.post<Params>("/api/collections/:collection/confirm-password-reset", async (request, reply) => {
     const collection = authCollectionOr404(app, request.params.collection);
-    await enforceLimit(app, reply, "confirmPerIp", request.ip);
     const { token, password, passwordConfirm } = bodyObject(request);
     const errors: ErrorData = {};
     let auth = null;

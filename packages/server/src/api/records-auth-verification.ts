@@ -5,7 +5,6 @@ import { badRequest, type ErrorData, fieldError } from "../errors/index.js";
 import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
-  enforceLimit,
   readEmailRequest,
   sendRecordEmail,
   throwIfInvalid,
@@ -22,7 +21,7 @@ type Params = { Params: { collection: string } };
 export function registerAuthVerification(server: FastifyInstance, app: App): void {
   server.post<Params>("/api/collections/:collection/request-verification", async (request, reply) => {
     const collection = authCollectionOr404(app, request.params.collection);
-    const { record } = await readEmailRequest(app, request, reply, collection, "emailRequest");
+    const { record } = await readEmailRequest(app, request, collection);
     // PocketBase's resend guard: one message per record per two minutes, silently.
     const resend = `verification:${collection.id}:${String(record?.id)}`;
     if (record && !record.verified && (await app.limiter.consume("emailResend", resend)) === 0) {
@@ -43,7 +42,6 @@ export function registerAuthVerification(server: FastifyInstance, app: App): voi
   server.post<Params>("/api/collections/:collection/confirm-verification", async (request, reply) => {
     const collection = authCollectionOr404(app, request.params.collection);
     if (collection.name === "_superusers") throw badRequest("All superusers are verified by default.");
-    await enforceLimit(app, reply, "confirmPerIp", request.ip);
     const token = bodyObject(request).token;
     const errors: ErrorData = {};
     let auth = null;

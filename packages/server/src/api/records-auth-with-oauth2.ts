@@ -15,12 +15,7 @@ import { findRow, type RecordRow } from "../core/records/index.js";
 import { ApiError, badRequest, type ErrorData, fieldError, forbidden } from "../errors/index.js";
 import { isPlainObject } from "../util/index.js";
 import { bodyObject } from "./guards.js";
-import {
-  authCollectionOr404,
-  enforceLimit,
-  recordRequestOf,
-  throwIfInvalid,
-} from "./records-auth-helpers.js";
+import { authCollectionOr404, recordRequestOf, throwIfInvalid } from "./records-auth-helpers.js";
 import { findLinkedRecord, linkExternalAuth, unlinkExternalAuths } from "./records-auth-oauth2-link.js";
 import { sendAuthResponse } from "./records-auth-response.js";
 
@@ -137,7 +132,6 @@ export function registerAuthWithOAuth2(server: FastifyInstance, app: App): void 
       if (!collection.oauth2.enabled)
         throw forbidden("The collection is not configured to allow OAuth2 authentication.");
       const form = validate(collection, bodyObject(request));
-      await enforceLimit(app, reply, "signInPerIp", request.ip);
       const config = collection.oauth2.providers.find((p) => p.name === form.provider)!;
       const provider = resolveProvider(config);
       if (!provider) throw new ApiError(500, "Missing or invalid provider config.");

@@ -2,19 +2,13 @@ import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
 import { badRequest, type ErrorData, fieldError, forbidden } from "../errors/index.js";
 import { bodyObject } from "./guards.js";
-import {
-  authCollectionOr404,
-  enforceLimit,
-  identityKey,
-  requiredText,
-  throwIfInvalid,
-} from "./records-auth-helpers.js";
+import { authCollectionOr404, requiredText, throwIfInvalid } from "./records-auth-helpers.js";
 import { sendAuthResponse } from "./records-auth-response.js";
 
 /**
  * `POST /api/collections/{c}/auth-with-password`: signs in with an identity (any of the collection's identity
- * fields, or the one `identityField` names) and a password. Limited per client IP and, on failures, per
- * identity; an unknown identity and a wrong password take the same time and get the same 400.
+ * fields, or the one `identityField` names) and a password. Limited only by the settings' rate-limit rules
+ * (`*:auth`, …); an unknown identity and a wrong password take the same time and get the same 400.
  */
 export function registerAuthWithPassword(server: FastifyInstance, app: App): void {
   server.post<{ Params: { collection: string } }>(
@@ -39,20 +33,13 @@ export function registerAuthWithPassword(server: FastifyInstance, app: App): voi
         errors.identityField = fieldError("validation_in_invalid", "Must be a valid value.");
       }
       throwIfInvalid(errors);
-      await enforceLimit(app, reply, "signInPerIp", request.ip);
-      const key = identityKey(collection, identity as string);
-      await enforceLimit(app, reply, "signInFailuresPerIdentity", key, { peekOnly: true });
       const record = await app.auth.checkPassword(
         collection,
         identity as string,
         password as string,
         (identityField as string) || undefined,
       );
-      if (!record) {
-        await app.limiter.consume("signInFailuresPerIdentity", key);
-        throw badRequest("Failed to authenticate.");
-      }
-      await app.limiter.reset("signInFailuresPerIdentity", key);
+      if (!record) throw badRequest("Failed to authenticate.");
       return sendAuthResponse(app, request, reply, collection, record, { method: "password" });
     },
   );

@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { App } from "../core/app.js";
+import { clientIp } from "./rate-limit.js";
 import { type ActionCaller, flatQuery, type RecordAction, runRecordAction } from "./records-action.js";
 
 type Params = { collection: string; id?: string };
@@ -17,7 +18,7 @@ async function throttleEmptySearch(app: App, request: FastifyRequest<{ Params: P
   if (!items || items.length > 0 || !flatQuery(request.query).filter) return;
   const collection = app.collections.find(request.params.collection);
   if (!collection?.listRule) return;
-  if ((await app.limiter.consume("emptySearchPerIp", `${collection.id}:${request.ip}`)) > 0) {
+  if ((await app.limiter.consume("emptySearch", `${collection.id}:${clientIp(app, request)}`)) > 0) {
     await sleep(randomInt(0, 500));
   }
 }

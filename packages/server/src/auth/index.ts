@@ -21,6 +21,6 @@ export {
 } from "./passwords.js";
 export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from "./rate-limit-redis-store.js";
 export { MemoryRateLimitStore, type RateLimitStore, type RateWindow } from "./rate-limit-store.js";
-export { type AuthRateLimits, defaultAuthRateLimits, type LimitRule, RateLimiter } from "./rate-limiter.js";
+export { FIXED_GUARDS, type FixedGuard, type LimitRule, RateLimiter } from "./rate-limiter.js";
 export { newTokenKey } from "./token-key.js";
 export { decodeToken, signToken, type TokenClaims, type TokenType, verifyToken } from "./tokens.js";

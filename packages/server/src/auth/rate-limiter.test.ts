@@ -1,38 +1,69 @@
 import { describe, expect, it } from "vitest";
-import { MemoryRateLimitStore } from "./rate-limit-store.js";
+import { findRateLimitRule, type RateLimitRule } from "../core/settings/index.js";
 import { RateLimiter } from "./rate-limiter.js";
 
+const rule = (label: string, audience = ""): RateLimitRule => ({
+  label,
+  audience,
+  duration: 10,
+  maxRequests: 1,
+});
+
+describe("findRateLimitRule (PocketBase's label matching)", () => {
+  const rules = [
+    rule("/api/"),
+    rule("*:create"),
+    rule("users:create", "@guest"),
+    rule("POST /api/collections/posts/records"),
+    rule("/api/health"),
+  ];
+  const guest = ["", "@guest"];
+  const auth = ["", "@auth"];
+  const create = (c: string) => [
+    `${c}:create`,
+    "*:create",
+    `POST /api/collections/${c}/records`,
+    `/api/collections/${c}/records`,
+  ];
+
+  it("tries labels in order, exact matches before prefixes", () => {
+    expect(findRateLimitRule(rules, create("users"), guest)?.label).toBe("users:create");
+    expect(findRateLimitRule(rules, create("users"), auth)?.label).toBe("*:create");
+    expect(findRateLimitRule(rules, ["GET /api/health", "/api/health"], guest)?.label).toBe("/api/health");
+    expect(findRateLimitRule(rules, ["GET /api/realtime", "/api/realtime"], guest)?.label).toBe("/api/");
+    expect(findRateLimitRule(rules, ["GET /api", "/api"], guest)?.label).toBe("/api/");
+    expect(findRateLimitRule(rules, ["GET /apix", "/apix"], guest)).toBeUndefined();
+    expect(findRateLimitRule([rule("*:create")], ["GET /", "/"], guest)).toBeUndefined();
+  });
+
+  it("lets a METHOD path label win over the prefix of an earlier label", () => {
+    const labels = ["POST /api/collections/posts/records", "/api/collections/posts/records"];
+    expect(findRateLimitRule(rules, labels, guest)?.label).toBe("POST /api/collections/posts/records");
+  });
+});
+
 describe("RateLimiter", () => {
-  it("allows max hits per window, then answers the seconds to wait", async () => {
+  it("allows maxRequests per window, then answers the seconds to wait", async () => {
     const limiter = new RateLimiter();
-    limiter.configure({ signInPerIp: { max: 2, seconds: 30 } });
-    expect(await limiter.consume("signInPerIp", "1.2.3.4")).toBe(0);
-    expect(await limiter.consume("signInPerIp", "1.2.3.4")).toBe(0);
-    const wait = await limiter.consume("signInPerIp", "1.2.3.4");
+    const r = { maxRequests: 2, duration: 30 };
+    expect(await limiter.hit("k", r)).toBe(0);
+    expect(await limiter.hit("k", r)).toBe(0);
+    const wait = await limiter.hit("k", r);
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(30);
-    expect(await limiter.consume("signInPerIp", "5.6.7.8")).toBe(0);
+    expect(await limiter.hit("other", r)).toBe(0);
+    // a rule with another window counts afresh
+    expect(await limiter.hit("k", { maxRequests: 2, duration: 31 })).toBe(0);
   });
 
-  it("peeks without counting and forgets a key on reset", async () => {
+  it("counts the fixed guards with PocketBase's budgets", async () => {
     const limiter = new RateLimiter();
-    limiter.configure({ signInFailuresPerIdentity: { max: 1, seconds: 60 } });
-    expect(await limiter.blocked("signInFailuresPerIdentity", "a")).toBe(0);
-    await limiter.consume("signInFailuresPerIdentity", "a");
-    expect(await limiter.blocked("signInFailuresPerIdentity", "a")).toBeGreaterThan(0);
-    await limiter.reset("signInFailuresPerIdentity", "a");
-    expect(await limiter.blocked("signInFailuresPerIdentity", "a")).toBe(0);
-  });
-
-  it("starts a new window once the old one ends, and keeps memory bounded", async () => {
-    let now = 1_000_000;
-    const store = new MemoryRateLimitStore(() => now, 10);
-    expect((await store.hit("k", 1000)).count).toBe(1);
-    expect((await store.hit("k", 1000)).count).toBe(2);
-    now += 1000;
-    expect((await store.hit("k", 1000)).count).toBe(1);
-    for (let i = 0; i < 50; i++) await store.hit(`key-${i}`, 60_000);
-    expect(await store.peek("key-0")).toBeNull();
-    expect(await store.peek("key-49")).not.toBeNull();
+    for (let i = 0; i < 5; i++) expect(await limiter.consume("otpAttempts", "rec:ip")).toBe(0);
+    expect(await limiter.consume("otpAttempts", "rec:ip")).toBeGreaterThan(0);
+    expect(await limiter.blocked("emailResend", "x")).toBe(0);
+    expect(await limiter.consume("emailResend", "x")).toBe(0);
+    expect(await limiter.blocked("emailResend", "x")).toBeGreaterThan(0);
+    await limiter.reset("emailResend", "x");
+    expect(await limiter.blocked("emailResend", "x")).toBe(0);
   });
 });

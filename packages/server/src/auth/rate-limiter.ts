@@ -1,93 +1,61 @@
 import { MemoryRateLimitStore, type RateLimitStore } from "./rate-limit-store.js";
 
-/** At most `max` events per `seconds`-long window. */
+/** At most `maxRequests` requests per `duration` seconds (PocketBase's rule shape, minus label and audience). */
 export interface LimitRule {
-  max: number;
-  seconds: number;
-}
-
-/** The limits on the auth routes, per client IP and per identity (e-mail, username, record). */
-export interface AuthRateLimits {
-  /** Sign-in attempts (password, OTP, OAuth2) per client IP. */
-  signInPerIp: LimitRule;
-  /** Failed password sign-ins per collection + identity. */
-  signInFailuresPerIdentity: LimitRule;
-  /** OTP requests per client IP. */
-  otpRequestPerIp: LimitRule;
-  /** OTP requests per collection + e-mail. */
-  otpRequestPerEmail: LimitRule;
-  /** Code attempts per auth record (PocketBase: 5 per 180 s; codes are short digit strings). */
-  otpAttemptsPerRecord: LimitRule;
-  /** Verification, password-reset and e-mail-change requests per client IP. */
-  emailRequestPerIp: LimitRule;
-  /** Verification and password-reset requests per collection + e-mail. */
-  emailRequestPerEmail: LimitRule;
-  /** Confirm routes (verification, reset, e-mail change) per client IP. */
-  confirmPerIp: LimitRule;
-  /** Verification and reset e-mails actually sent per record (more requests answer 204 and send nothing). */
-  emailResend: LimitRule;
-  /**
-   * Filtered list requests with no result per collection + client IP before answers are delayed at random
-   * (PocketBase's guard against timing the list rule through client filters: 3 per 3 s).
-   */
-  emptySearchPerIp: LimitRule;
-}
-
-/** The limits Basalt ships with: generous for people, tight for scripts. */
-export function defaultAuthRateLimits(): AuthRateLimits {
-  return {
-    signInPerIp: { max: 60, seconds: 60 },
-    signInFailuresPerIdentity: { max: 10, seconds: 300 },
-    otpRequestPerIp: { max: 20, seconds: 60 },
-    otpRequestPerEmail: { max: 5, seconds: 300 },
-    otpAttemptsPerRecord: { max: 5, seconds: 180 },
-    emailRequestPerIp: { max: 20, seconds: 60 },
-    emailRequestPerEmail: { max: 3, seconds: 600 },
-    confirmPerIp: { max: 30, seconds: 60 },
-    emailResend: { max: 1, seconds: 120 },
-    emptySearchPerIp: { max: 3, seconds: 3 },
-  };
+  readonly maxRequests: number;
+  readonly duration: number;
 }
 
 /**
- * Fixed-window rate limits over a RateLimitStore. `consume` counts an attempt and answers how many seconds
- * the caller must wait (0 = allowed); `blocked` only looks, for limits counted on failure.
+ * The guards PocketBase applies whatever the settings say; every other limit is a rate-limit rule in the
+ * settings (`rateLimits`), off by default.
+ */
+export const FIXED_GUARDS = {
+  /** Code attempts per auth record and client IP (PocketBase: 5 per 180 s; codes are short digit strings). */
+  otpAttempts: { maxRequests: 5, duration: 180 },
+  /**
+   * Filtered list requests with no result per collection and client IP before answers are delayed at random
+   * (PocketBase's guard against timing the list rule through client filters: 3 per 3 s).
+   */
+  emptySearch: { maxRequests: 3, duration: 3 },
+  /** Verification and password-reset e-mails sent per record (more requests answer 204 and send nothing). */
+  emailResend: { maxRequests: 1, duration: 120 },
+} as const satisfies Record<string, LimitRule>;
+
+/** The name of one of PocketBase's fixed guards. */
+export type FixedGuard = keyof typeof FIXED_GUARDS;
+
+/**
+ * Fixed-window counters over a RateLimitStore (process memory, or Redis shared by every instance): one window
+ * per key, opened by its first request and `duration` seconds long, as PocketBase's limiter counts.
  */
 export class RateLimiter {
-  private rules: AuthRateLimits = defaultAuthRateLimits();
-
   constructor(private readonly store: RateLimitStore = new MemoryRateLimitStore()) {}
 
-  /** The current auth limits (a copy). */
-  get limits(): AuthRateLimits {
-    return structuredClone(this.rules);
+  /**
+   * Counts a request for a key under a rule; returns the seconds to wait, 0 when the request is allowed.
+   * The window length is part of the counter's key, so a changed rule starts fresh windows.
+   */
+  async hit(key: string, rule: LimitRule): Promise<number> {
+    const w = await this.store.hit(`${key}|${rule.duration}`, rule.duration * 1000);
+    return w.count > rule.maxRequests ? retryAfter(w.resetAt) : 0;
   }
 
-  /** Replaces some of the auth limits (configuration, tests). */
-  configure(limits: Partial<AuthRateLimits>): void {
-    this.rules = { ...this.rules, ...limits };
+  /** Counts a request under one of the fixed guards; returns the seconds to wait, 0 when allowed. */
+  consume(guard: FixedGuard, key: string): Promise<number> {
+    return this.hit(`@${guard}:${key}`, FIXED_GUARDS[guard]);
   }
 
-  private rule(name: keyof AuthRateLimits): LimitRule {
-    return this.rules[name];
+  /** The seconds to wait when a key is already over a fixed guard, 0 otherwise; counts nothing. */
+  async blocked(guard: FixedGuard, key: string): Promise<number> {
+    const rule = FIXED_GUARDS[guard];
+    const w = await this.store.peek(`@${guard}:${key}|${rule.duration}`);
+    return w && w.count >= rule.maxRequests ? retryAfter(w.resetAt) : 0;
   }
 
-  /** Counts an attempt for a key under a named rule; returns the seconds to wait, 0 when allowed. */
-  async consume(name: keyof AuthRateLimits, key: string): Promise<number> {
-    const rule = this.rule(name);
-    const w = await this.store.hit(`${name}:${key}`, rule.seconds * 1000);
-    return w.count > rule.max ? retryAfter(w.resetAt) : 0;
-  }
-
-  /** The seconds to wait when a key is already over a named rule's limit, 0 otherwise; counts nothing. */
-  async blocked(name: keyof AuthRateLimits, key: string): Promise<number> {
-    const w = await this.store.peek(`${name}:${key}`);
-    return w && w.count >= this.rule(name).max ? retryAfter(w.resetAt) : 0;
-  }
-
-  /** Forgets a key under a named rule (a success clears earlier failures). */
-  reset(name: keyof AuthRateLimits, key: string): Promise<void> {
-    return this.store.reset(`${name}:${key}`);
+  /** Forgets a key under a fixed guard (a confirmed reset may ask for a new e-mail at once). */
+  reset(guard: FixedGuard, key: string): Promise<void> {
+    return this.store.reset(`@${guard}:${key}|${FIXED_GUARDS[guard].duration}`);
   }
 }
 

@@ -7,6 +7,8 @@ import { registerApi } from "../api/index.js";
 import { uploadLimits } from "../api/upload-limits.js";
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
+import { ApiError } from "../errors/index.js";
+import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { handleError, handleNotFound } from "./error-handler.js";
 import { registerMultipartBody } from "./multipart-body.js";
 
@@ -34,7 +36,9 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     forceCloseConnections: "idle",
     requestTimeout: 300_000,
     keepAliveTimeout: 65_000,
-    http: { headersTimeout: 15_000 } as never,
+    // Node's default 16 KiB header limit answers a long filter URL with a bare 431; PocketBase (Go, 1 MiB)
+    // lets it reach the filter parser, whose 3,500-character limit answers PocketBase's 400.
+    http: { headersTimeout: 15_000, maxHeaderSize: 256 * 1024 } as never,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   });
   server.server.maxConnections = 10_000;
@@ -59,7 +63,15 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   server.removeContentTypeParser("application/json");
   server.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if (typeof body === "string" && body.trim() === "") return done(null, {});
-    return jsonParser(request, body as string, done);
+    try {
+      return jsonParser(request, body as string, done);
+    } catch {
+      // a RangeError from nesting too deep for the parser's own scan
+      return done(
+        new ApiError(400, "Failed to load the submitted data due to invalid formatting."),
+        undefined,
+      );
+    }
   });
 
   registerMultipartBody(server, {
@@ -74,6 +86,21 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     },
   );
+
+  // Odd input is a 400 before any route sees it: nesting deeper than the stores and serialisers handle, and
+  // strings no store keeps as sent (NUL, lone UTF-16 surrogates).
+  server.addHook("preValidation", (request, _reply, done) => {
+    const problem = findInputProblem(request.body) ?? findInputProblem(request.query);
+    if (!problem) return done();
+    done(
+      new ApiError(
+        400,
+        problem === "too_deep"
+          ? `Failed to load the submitted data: nested deeper than ${MAX_INPUT_DEPTH} levels.`
+          : "Failed to load the submitted data: text may not contain NUL characters or unpaired UTF-16 surrogates.",
+      ),
+    );
+  });
 
   server.decorateRequest("auth", null);
   // Callback-style hooks: a guest request (no Authorization header) costs no promise on the hot path.

@@ -194,9 +194,18 @@ export class CollectionsService {
     for (const ch of changes) {
       if (!ch.after) continue;
       if (!ch.before && this.byId.has(ch.after.id)) {
-        fail(ch.after, {
+        // the default id derives from the name, so a taken name usually shows as a taken id: name both
+        const errors: ErrorData = {
           id: fieldError("validation_invalid_or_existing_id", "The id is invalid or already exists."),
-        });
+        };
+        const name = ch.after.name.toLowerCase();
+        if ([...this.byId.values()].some((o) => o.name.toLowerCase() === name)) {
+          errors.name = fieldError(
+            "validation_collection_name_exists",
+            "Collection name must be unique (case insensitive).",
+          );
+        }
+        fail(ch.after, errors);
       }
       if (ch.after.type === "view") continue; // validated once its fields are known, inside the transaction
       const errors = validateCollection(ch.after, {

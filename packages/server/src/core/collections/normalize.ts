@@ -159,6 +159,14 @@ export function applyCollectionInput(
 ): { collection: Collection; errors: ErrorData } {
   const c = structuredClone(base);
   const errors: ErrorData = {};
+  // PocketBase before 0.23 sent fields as `schema` (and settings as `options`): refuse it rather than
+  // silently saving a collection without its fields.
+  if (input.schema !== undefined && input.fields === undefined) {
+    errors.schema = fieldError(
+      "validation_schema_legacy",
+      'The "schema" key is the format of PocketBase before 0.23; send the fields as "fields" instead.',
+    );
+  }
   if (input.name !== undefined) {
     if (typeof input.name === "string") c.name = input.name;
     else errors.name = invalidType("a string");

@@ -1,1 +1,10 @@
-export { defaultSettings, type RateLimitRule, type Settings, SettingsService } from "./settings-service.js";
+export {
+  AUTH_AUDIENCES,
+  findRateLimitRule,
+  GUEST_AUDIENCES,
+  ipBlock,
+  ipInBlock,
+  RATE_LIMIT_AUDIENCES,
+  type RateLimitRule,
+} from "./rate-limit-rules.js";
+export { defaultSettings, type Settings, SettingsService } from "./settings-service.js";

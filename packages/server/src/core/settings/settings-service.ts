@@ -2,20 +2,15 @@ import type { Database } from "../../db/index.js";
 import { badRequest, type ErrorData, fieldError } from "../../errors/index.js";
 import { isPlainObject, nowDateTime } from "../../util/index.js";
 import { PARAMS_TABLE } from "../collections/index.js";
+import { isIpOrSubnetList, parseRateLimitRules, type RateLimitRule } from "./rate-limit-rules.js";
 
-/** One rate-limit rule (PocketBase's `rateLimits.rules[]`). */
-export interface RateLimitRule {
-  label: string;
-  audience: string;
-  duration: number;
-  maxRequests: number;
-}
+export type { RateLimitRule } from "./rate-limit-rules.js";
 
 /** The application settings in PocketBase's `/api/settings` shape (the parts Basalt uses so far). */
 export interface Settings {
   meta: { appName: string; appURL: string; senderName: string; senderAddress: string; hideControls: boolean };
   batch: { enabled: boolean; maxRequests: number; timeout: number; maxBodySize: number };
-  rateLimits: { rules: RateLimitRule[]; enabled: boolean };
+  rateLimits: { rules: RateLimitRule[]; excludedIPs: string[]; enabled: boolean };
   trustedProxy: { headers: string[]; useLeftmostIP: boolean };
   logs: { maxDays: number; minLevel: number; logIP: boolean; logAuthId: boolean };
   smtp: {
@@ -61,6 +56,7 @@ export function defaultSettings(appName: string, appURL: string): Settings {
         { label: "/api/batch", audience: "", duration: 1, maxRequests: 3 },
         { label: "/api/", audience: "", duration: 10, maxRequests: 300 },
       ],
+      excludedIPs: [],
       enabled: false,
     },
     trustedProxy: { headers: [], useLeftmostIP: false },
@@ -131,21 +127,6 @@ function checkKind(kind: Kind, v: unknown): boolean {
   return Array.isArray(v) && v.length <= 100 && v.every((s) => typeof s === "string" && s.length <= 200);
 }
 
-function rateRules(v: unknown): RateLimitRule[] | null {
-  if (!Array.isArray(v) || v.length > 500) return null;
-  const out: RateLimitRule[] = [];
-  for (const r of v) {
-    if (!isPlainObject(r) || typeof r.label !== "string" || !r.label) return null;
-    const duration = Number(r.duration);
-    const maxRequests = Number(r.maxRequests);
-    if (!Number.isInteger(duration) || duration < 1 || !Number.isInteger(maxRequests) || maxRequests < 1)
-      return null;
-    const audience = typeof r.audience === "string" ? r.audience : "";
-    out.push({ label: r.label.slice(0, 500), audience, duration, maxRequests });
-  }
-  return out;
-}
-
 /** Owns the settings: cached in memory, persisted as JSON in `_params` (id `settings`). */
 export class SettingsService {
   private current: Settings;
@@ -198,6 +179,16 @@ export class SettingsService {
     return copy;
   }
 
+  /** The rate-limit settings, read on every request (not a copy: never modify it). */
+  get rateLimits(): Readonly<Settings["rateLimits"]> {
+    return this.current.rateLimits;
+  }
+
+  /** The trusted-proxy settings, read on every rate-limited request (not a copy: never modify it). */
+  get trustedProxy(): Readonly<Settings["trustedProxy"]> {
+    return this.current.trustedProxy;
+  }
+
   /** The batch settings, read on every batch request. */
   get batch(): Readonly<Settings["batch"]> {
     return this.current.batch;
@@ -228,9 +219,13 @@ export class SettingsService {
         else groupErrors[key] = fieldError("validation_invalid_value", "Invalid value.");
       }
       if (group === "rateLimits" && given.rules !== undefined) {
-        const rules = rateRules(given.rules);
-        if (rules) next.rateLimits.rules = rules;
-        else groupErrors.rules = fieldError("validation_invalid_value", "Invalid value.");
+        const parsed = parseRateLimitRules(given.rules);
+        if (parsed.rules) next.rateLimits.rules = parsed.rules;
+        else Object.assign(groupErrors, parsed.errors);
+      }
+      if (group === "rateLimits" && given.excludedIPs !== undefined) {
+        if (isIpOrSubnetList(given.excludedIPs)) next.rateLimits.excludedIPs = given.excludedIPs;
+        else groupErrors.excludedIPs = fieldError("validation_invalid_value", "Must be IPs or subnets.");
       }
       if (Object.keys(groupErrors).length) errors[group] = groupErrors;
     }
@@ -246,6 +241,9 @@ export class SettingsService {
         if (!next.s3[key]) s3Errors[key] = fieldError("validation_required", "Cannot be blank.");
       }
       if (Object.keys(s3Errors).length) errors.s3 = s3Errors;
+    }
+    if (next.rateLimits.enabled && next.rateLimits.rules.length === 0) {
+      errors.rateLimits = { rules: fieldError("validation_required", "Cannot be blank.") };
     }
     if (next.batch.enabled && next.batch.maxRequests < 1) {
       errors.batch = { maxRequests: fieldError("validation_required", "Cannot be blank.") };
