@@ -27,6 +27,10 @@ export const ERROR_CODES = {
     status: 500,
     message: "The imported record counts do not match the dump.",
   },
+  BASALT_ERR_TRANSFER_DUPLICATE_AUTH_ID: {
+    status: 400,
+    message: "Two auth collections in the dump hold a record with the same id; nothing was imported.",
+  },
   BASALT_ERR_HTTP_UNHANDLED: { status: 500, message: "Something went wrong while processing your request." },
 } as const;
 

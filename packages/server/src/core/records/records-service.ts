@@ -1,7 +1,7 @@
 // A leaf module: importing auth/index.js here would close an import cycle (auth uses core/records).
 import { hashPassword } from "../../auth/passwords.js";
 import type { Database, Queryable } from "../../db/index.js";
-import { ApiError, badRequest, forbidden, notFound } from "../../errors/index.js";
+import { ApiError, badRequest, fieldError, forbidden, notFound } from "../../errors/index.js";
 import type { FilesService } from "../../files/index.js";
 import type { Collection, CollectionsService } from "../collections/index.js";
 import type { EventBus, RecordEvent } from "../events.js";
@@ -145,6 +145,7 @@ export class RecordsService {
       throw badRequest(failed);
     }
     await this.check(draft, data, await this.canManage(ctx, collection, draft), failed);
+    if (collection.type === "auth") await this.checkAuthIdFree(collection, String(draft.values.id), failed);
     await this.hashPasswords(draft);
     const row = draftToRow(draft);
     // One INSERT is atomic on its own: no explicit transaction (and its extra round trips) needed.
@@ -153,6 +154,22 @@ export class RecordsService {
     );
     this.emit({ action: "create", collection, record: row });
     return row;
+  }
+
+  /**
+   * Refuses an auth record id that another auth collection already uses: rules compare `@request.auth.id`
+   * with stored ids, so a `staff` record registered with a user's id could otherwise act as that user.
+   */
+  private async checkAuthIdFree(collection: Collection, id: string, failed: string): Promise<void> {
+    const t = this.q.dialect.quoteIdent;
+    for (const other of this.deps.collections.list()) {
+      if (other.type !== "auth" || other.id === collection.id) continue;
+      if (await this.q.get(`SELECT 1 FROM ${t(other.name)} WHERE ${t("id")} = ?`, [id])) {
+        throw badRequest(failed, {
+          id: fieldError("validation_invalid_or_existing_id", "The id is invalid or already exists."),
+        });
+      }
+    }
   }
 
   /** Updates a record from `req.body`; the update rule sees the stored record and the resolved body. */

@@ -100,6 +100,7 @@ export async function importDump(
     await createIndexes(tx, ordered);
     await createViews(tx, ordered);
     const records = await verifyCounts(tx, ordered, footer!, seen, params);
+    await verifyAuthIds(tx, ordered);
     return { collections: ordered.length, records, params };
   });
 }
@@ -112,6 +113,21 @@ function toRow(p: Pending, data: Record<string, unknown>, lineNo: number): SqlVa
     if (!(name in data)) badDump(`line ${lineNo}: the field ${name} is missing`);
     return dumpToColumn(p.kinds.get(name)!, data[name], `line ${lineNo}, field ${name}`);
   });
+}
+
+/**
+ * Refuses a dump in which two auth collections share a record id: access rules compare `@request.auth.id`
+ * with stored ids, so such a pair would let one account act as the other.
+ */
+async function verifyAuthIds(q: Queryable, collections: readonly Collection[]): Promise<void> {
+  const t = q.dialect.quoteIdent;
+  const auth = collections.filter((c) => c.type === "auth");
+  if (auth.length < 2) return;
+  const union = auth.map((c) => `SELECT ${t("id")} FROM ${t(c.name)}`).join(" UNION ALL ");
+  const dup = await q.get<{ id: string }>(
+    `SELECT ${t("id")} FROM (${union}) AS ${t("ids")} GROUP BY ${t("id")} HAVING COUNT(*) > 1 LIMIT 1`,
+  );
+  if (dup) throw new BasaltError("BASALT_ERR_TRANSFER_DUPLICATE_AUTH_ID", `(the id ${dup.id})`);
 }
 
 /** Compares the rows now in each table with the lines read and the footer's counts; throws on a difference. */
