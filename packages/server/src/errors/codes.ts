@@ -7,8 +7,22 @@ export const ERROR_CODES = {
   BASALT_ERR_CLI_INVALID_EMAIL: { status: 400, message: "The e-mail address is not valid." },
   BASALT_ERR_CLI_SHORT_PASSWORD: { status: 400, message: "The password must be at least 8 characters." },
   BASALT_ERR_CLI_SUPERUSER_NOT_FOUND: { status: 404, message: "No superuser has that e-mail address." },
-  BASALT_ERR_SERVE_PORT_IN_USE: { status: 500, message: "The address is already in use." },
+  BASALT_ERR_CLI_USAGE: { status: 400, message: "The command line is not valid (see --help)." },
+  BASALT_ERR_CLI_SUPERUSER_PASSWORD_MISSING: {
+    status: 400,
+    message: "BASALT_SUPERUSER_EMAIL is set but BASALT_SUPERUSER_PASSWORD is missing.",
+  },
+  BASALT_ERR_CLI_SUPERUSER_EMAIL_MISSING: {
+    status: 400,
+    message: "BASALT_SUPERUSER_PASSWORD is set but BASALT_SUPERUSER_EMAIL is missing.",
+  },
+  BASALT_ERR_CLI_NO_DATA: { status: 404, message: "The data folder holds no Basalt data; nothing was changed." },
+  BASALT_ERR_SERVE_PORT_IN_USE: {
+    status: 500,
+    message: "The address is already in use; choose another with --http host:port or BASALT_HTTP.",
+  },
   BASALT_ERR_SERVE_BAD_ADDRESS: { status: 400, message: "The --http address must look like host:port." },
+  BASALT_ERR_SERVE_BAD_PORT: { status: 400, message: "The --http port must be a number from 0 to 65535." },
   BASALT_ERR_DATA_DIR_UNWRITABLE: { status: 500, message: "The data folder cannot be written." },
   BASALT_ERR_DB_CORRUPT: { status: 500, message: "The database file is not a valid SQLite database." },
   BASALT_ERR_DB_UNAVAILABLE: { status: 503, message: "The database is unavailable." },
