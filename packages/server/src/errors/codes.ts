@@ -16,7 +16,10 @@ export const ERROR_CODES = {
     status: 400,
     message: "BASALT_SUPERUSER_PASSWORD is set but BASALT_SUPERUSER_EMAIL is missing.",
   },
-  BASALT_ERR_CLI_NO_DATA: { status: 404, message: "The data folder holds no Basalt data; nothing was changed." },
+  BASALT_ERR_CLI_NO_DATA: {
+    status: 404,
+    message: "The data folder holds no Basalt data; nothing was changed.",
+  },
   BASALT_ERR_SERVE_PORT_IN_USE: {
     status: 500,
     message: "The address is already in use; choose another with --http host:port or BASALT_HTTP.",

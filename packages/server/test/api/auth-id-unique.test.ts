@@ -52,25 +52,21 @@ describe("auth ids across auth collections", () => {
 
   it("refuse it for superusers too, and through batch upserts; a fresh id is fine", async () => {
     await expect(
-      su
-        .collection("staff")
-        .create({
-          id: userId,
-          email: "s@example.com",
-          password: "staff-pass-1",
-          passwordConfirm: "staff-pass-1",
-        }),
+      su.collection("staff").create({
+        id: userId,
+        email: "s@example.com",
+        password: "staff-pass-1",
+        passwordConfirm: "staff-pass-1",
+      }),
     ).rejects.toMatchObject({ status: 400 });
     await su.settings.update({ batch: { enabled: true } });
     const batch = su.createBatch();
-    batch
-      .collection("staff")
-      .upsert({
-        id: userId,
-        email: "b@example.com",
-        password: "staff-pass-1",
-        passwordConfirm: "staff-pass-1",
-      });
+    batch.collection("staff").upsert({
+      id: userId,
+      email: "b@example.com",
+      password: "staff-pass-1",
+      passwordConfirm: "staff-pass-1",
+    });
     await expect(batch.send()).rejects.toMatchObject({ status: 400 });
     const ok = await su
       .collection("staff")
@@ -78,14 +74,12 @@ describe("auth ids across auth collections", () => {
     expect(ok.id).not.toBe(userId);
     // and the other way round: a user may not take a staff member's id
     await expect(
-      su
-        .collection("users")
-        .create({
-          id: ok.id,
-          email: "x@example.com",
-          password: "user-pass-12",
-          passwordConfirm: "user-pass-12",
-        }),
+      su.collection("users").create({
+        id: ok.id,
+        email: "x@example.com",
+        password: "user-pass-12",
+        passwordConfirm: "user-pass-12",
+      }),
     ).rejects.toMatchObject({ status: 400 });
   });
 
