@@ -28,6 +28,9 @@ export function findInputProblem(value: unknown, maxDepth = MAX_INPUT_DEPTH): In
       for (const item of v) stack.push([item, depth + 1]);
       continue;
     }
+    // decoded JSON and query strings are plain objects; uploaded files and buffers are not walked
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) continue;
     for (const [k, item] of Object.entries(v)) {
       if (badText(k)) return "bad_text";
       stack.push([item, depth + 1]);
