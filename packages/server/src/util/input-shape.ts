@@ -28,9 +28,10 @@ export function findInputProblem(value: unknown, maxDepth = MAX_INPUT_DEPTH): In
       for (const item of v) stack.push([item, depth + 1]);
       continue;
     }
-    // decoded JSON and query strings are plain objects; uploaded files and buffers are not walked
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) continue;
+    // decoded JSON and query strings are plain (or prototype-less) objects; class instances such as
+    // uploaded files and buffers are not walked
+    const ctor = (Object.getPrototypeOf(v) as { constructor?: unknown } | null)?.constructor;
+    if (ctor !== undefined && ctor !== Object) continue;
     for (const [k, item] of Object.entries(v)) {
       if (badText(k)) return "bad_text";
       stack.push([item, depth + 1]);
