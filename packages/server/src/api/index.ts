@@ -20,6 +20,7 @@ import { registerAuthWithOAuth2 } from "./records-auth-with-oauth2.js";
 import { registerAuthWithPassword } from "./records-auth-with-password.js";
 import { registerRecordsCrud } from "./records-crud.js";
 import { registerSettings } from "./settings.js";
+import { registerSettingsTestEmail } from "./settings-test-email.js";
 import { registerWebhooks } from "./webhooks.js";
 
 /** Registers every API route group on the server. */
@@ -40,6 +41,7 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerRecordsCrud(server, app);
   registerBatch(server, app);
   registerSettings(server, app);
+  registerSettingsTestEmail(server, app);
   registerRealtime(server, app);
   registerJobs(server, app);
   registerCrons(server, app);

@@ -24,6 +24,10 @@ const dbOption = () =>
 const program = new Command("basalt")
   .description("Basalt: an open-source backend in one command (PocketBase-compatible REST API).")
   .version("0.1.0")
+  // every usage error (unknown flag, missing argument, bad value) ends with its code, as other errors do
+  .configureOutput({
+    outputError: (message, write) => write(`${message.trimEnd()} (BASALT_ERR_CLI_USAGE)\n`),
+  })
   .showHelpAfterError();
 
 program

@@ -2,6 +2,7 @@ import type { BasaltConfig } from "../core/config.js";
 import { createApp, createLogger } from "../main.js";
 import { prepareDataDir } from "./data-dir.js";
 import { fail } from "./fail.js";
+import { checkListenAddress, checkPortFree, startupSuperuser } from "./preflight.js";
 import { redactDbUrl } from "./transfer-summary.js";
 
 /** The options `basalt serve` parses. */
@@ -40,6 +41,10 @@ const list = (value: string) =>
 export async function runServe(opts: ServeOptions): Promise<void> {
   let basalt: Awaited<ReturnType<typeof createApp>> | undefined;
   try {
+    // everything that can be refused is checked before the data folder is created or opened
+    const addr = checkListenAddress(opts.http);
+    const superuser = startupSuperuser(process.env);
+    await checkPortFree(opts.http, addr);
     const dataDir = prepareDataDir(opts.dir);
     const config: Partial<BasaltConfig> = {
       http: opts.http,
@@ -66,11 +71,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     const log = createLogger(opts.logLevel);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
     basalt = await createApp(config, log);
-    const email = process.env.BASALT_SUPERUSER_EMAIL;
-    const password = process.env.BASALT_SUPERUSER_PASSWORD;
-    if (email || password) {
-      const result = await basalt.app.auth.upsertSuperuser(email ?? "", password ?? "");
-      console.log(`Superuser ${String(email).toLowerCase()} ${result} from BASALT_SUPERUSER_EMAIL.`);
+    if (superuser) {
+      const result = await basalt.app.auth.upsertSuperuser(superuser.email, superuser.password);
+      console.log(`Superuser ${superuser.email.toLowerCase()} ${result} from BASALT_SUPERUSER_EMAIL.`);
     }
     const url = await basalt.listen();
     const store = opts.db ? `PostgreSQL at ${redactDbUrl(opts.db)}` : `the data folder ${dataDir}`;

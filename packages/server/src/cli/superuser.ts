@@ -1,10 +1,10 @@
 import { pino } from "pino";
-import { superuserInputErrors } from "../auth/index.js";
 import { openApp } from "../core/app.js";
 import { DEFAULT_CONFIG } from "../core/config.js";
-import { BasaltError, badRequest } from "../errors/index.js";
+import { BasaltError } from "../errors/index.js";
 import { prepareDataDir } from "./data-dir.js";
 import { fail } from "./fail.js";
+import { checkSuperuserInput, holdsData } from "./preflight.js";
 
 /** `basalt superuser upsert EMAIL PASSWORD`. */
 export async function runSuperuserUpsert(
@@ -13,8 +13,8 @@ export async function runSuperuserUpsert(
   opts: { dir: string; db?: string },
 ): Promise<void> {
   try {
-    const errors = superuserInputErrors(email, password);
-    if (errors) throw badRequest("Invalid superuser data.", errors);
+    checkSuperuserInput(email, password);
+    const fresh = !opts.db && !holdsData(opts.dir);
     const dataDir = prepareDataDir(opts.dir);
     const app = await openApp(
       { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },
@@ -23,6 +23,11 @@ export async function runSuperuserUpsert(
     try {
       const result = await app.auth.upsertSuperuser(email, password);
       console.log(`Superuser ${email.toLowerCase()} ${result}.`);
+      if (fresh) {
+        console.log(
+          `There was no Basalt data in ${dataDir}: a new data folder was created there (use --dir to pick an existing one).`,
+        );
+      }
     } finally {
       await app.close();
     }
@@ -34,6 +39,8 @@ export async function runSuperuserUpsert(
 /** `basalt superuser delete EMAIL`. */
 export async function runSuperuserDelete(email: string, opts: { dir: string; db?: string }): Promise<void> {
   try {
+    // deleting from a folder without data would create an empty database just to find nothing
+    if (!opts.db && !holdsData(opts.dir)) throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${opts.dir})`);
     const dataDir = prepareDataDir(opts.dir);
     const app = await openApp(
       { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },

@@ -98,6 +98,25 @@ export class MailService {
   }
 
   /**
+   * Renders and sends a message now, resolving once the transport accepted it and rejecting with its error
+   * (the settings' test e-mail, where the operator wants the outcome).
+   */
+  async deliver(to: MailAddress, template: EmailTemplateText, values: TemplateValues): Promise<void> {
+    const s = this.settings();
+    const { subject, html } = renderEmail(template, {
+      APP_NAME: s.appName,
+      APP_URL: s.appURL.replace(/\/+$/, ""),
+      ...values,
+    });
+    await this.transport(s.smtp).send({
+      from: { name: s.senderName, address: s.senderAddress },
+      to: [to],
+      subject,
+      html,
+    });
+  }
+
+  /**
    * Resolves once every message handed over has been stored, and no queued message is due or being sent
    * (a message waiting to retry later does not count).
    */
