@@ -13,7 +13,8 @@ function param(query: unknown, name: string): string {
 /**
  * The job queue's operations routes (superusers): `GET /api/jobs?queue=&state=` (a page, newest first),
  * `GET /api/jobs/{id}`, `POST /api/jobs/{id}/retry` (dead, cancelled or done → pending with fresh attempts)
- * and `POST /api/jobs/{id}/cancel` (pending or running), plus `GET /api/jobs/stats`.
+ * and `POST /api/jobs/{id}/cancel` (pending or running), plus `GET /api/jobs/stats` (queue depth, oldest due
+ * job's age, this process's job and webhook outcome counters).
  */
 export function registerJobs(server: FastifyInstance, app: App): void {
   server.get("/api/jobs", async (request) => {
@@ -33,7 +34,7 @@ export function registerJobs(server: FastifyInstance, app: App): void {
 
   server.get("/api/jobs/stats", async (request) => {
     requireSuperuser(request);
-    return app.jobs.stats();
+    return { ...(await app.jobs.stats()), webhooks: { ...app.webhooks.outcomes } };
   });
 
   server.get<{ Params: { id: string } }>("/api/jobs/:id", async (request) => {

@@ -147,6 +147,8 @@ describe("outbound webhooks", () => {
     // the response excerpt is capped
     expect(log.items[0].responseExcerpt.length).toBeLessThanOrEqual(1024);
     expect(log.items[0].responseExcerpt.startsWith("ok x")).toBe(true);
+    const stats = (await (await api("/api/jobs/stats")).json()) as { webhooks: { delivered: number } };
+    expect(stats.webhooks.delivered).toBeGreaterThanOrEqual(2);
   });
 
   it("retries a failed delivery with the same message id, and replays one on demand", async () => {
