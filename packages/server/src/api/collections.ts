@@ -8,7 +8,10 @@ import { listResult, readListParams } from "./list-params.js";
 
 type Params = { collection: string };
 
-/** The collections API (superusers only): list, view, create, update, delete, truncate, import, scaffolds. */
+/**
+ * The collections API (superusers only): list, view, create, update, delete, truncate, import, scaffolds,
+ * and Basalt's validate-only dry run.
+ */
 export function registerCollections(server: FastifyInstance, app: App): void {
   server.get("/api/collections", async (request) => {
     requireSuperuser(request);
@@ -27,6 +30,16 @@ export function registerCollections(server: FastifyInstance, app: App): void {
     requireSuperuser(request);
     await importCollections(app, request.body);
     return reply.status(204).send();
+  });
+
+  // Basalt's own: the checks of a create/update without applying it (the dashboard validates as you type).
+  server.post("/api/basalt/collections/validate", async (request) => {
+    requireSuperuser(request);
+    return collectionToJSON(await app.collections.validate(undefined, request.body));
+  });
+  server.post<{ Params: Params }>("/api/basalt/collections/:collection/validate", async (request) => {
+    requireSuperuser(request);
+    return collectionToJSON(await app.collections.validate(request.params.collection, request.body ?? {}));
   });
 
   server.get<{ Params: Params }>("/api/collections/:collection", async (request) => {

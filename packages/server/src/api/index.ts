@@ -5,6 +5,7 @@ import { registerCollections } from "./collections.js";
 import { registerCrons } from "./crons.js";
 import { registerFiles } from "./files.js";
 import { registerHealth } from "./health.js";
+import { registerInstaller } from "./installer.js";
 import { registerJobs } from "./jobs.js";
 import { registerRateLimits } from "./rate-limit.js";
 import { registerRealtime } from "./realtime.js";
@@ -27,6 +28,7 @@ import { registerWebhooks } from "./webhooks.js";
 export function registerApi(server: FastifyInstance, app: App): void {
   registerRateLimits(server, app);
   registerHealth(server, app);
+  registerInstaller(server, app);
   registerCollections(server, app);
   registerAuthWithPassword(server, app);
   registerAuthRefresh(server, app);

@@ -1,5 +1,6 @@
 export { type AuthRecordChanges, randomPassword, updateAuthRecord } from "./auth-record-writes.js";
 export { AuthService, isValidEmail, type RequestAuth, superuserInputErrors } from "./auth-service.js";
+export { INSTALLER_TTL_MS, InstallerService } from "./installer.js";
 export { type AuthMethod, MfaService } from "./mfa-service.js";
 export {
   type AuthorizeStart,

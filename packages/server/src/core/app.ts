@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { AuthService, RateLimiter } from "../auth/index.js";
+import { AuthService, InstallerService, RateLimiter } from "../auth/index.js";
 import { type Database, openDatabase } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
 import { FilesService, LocalStorage, S3Storage, type Storage } from "../files/index.js";
@@ -60,6 +60,8 @@ export interface App {
   readonly cron: CronService;
   /** Outbound webhooks on record events, signed per Standard Webhooks and delivered through the job queue. */
   readonly webhooks: WebhooksService;
+  /** The one-time link that creates the first superuser from the dashboard (issued by `basalt serve`). */
+  readonly installer: InstallerService;
   /**
    * Whether a stored record matches a rule for a request (PocketBase's CanAccessRecord): `null` only for a
    * superuser request, `""` always, an expression when it selects the record.
@@ -197,6 +199,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       jobs,
       cron,
       webhooks,
+      installer: new InstallerService(),
       recordMatchesRule,
       collections,
       auth,

@@ -9,6 +9,7 @@ import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { ApiError } from "../errors/index.js";
 import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
+import { registerAdminUi } from "./admin-ui.js";
 import { handleError, handleNotFound } from "./error-handler.js";
 import { registerMultipartBody } from "./multipart-body.js";
 
@@ -132,5 +133,6 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   server.setErrorHandler(handleError);
   server.setNotFoundHandler(handleNotFound);
   registerApi(server, app);
+  await registerAdminUi(server);
   return server;
 }

@@ -143,6 +143,55 @@ export class CollectionsService {
     return this.commit([{ before, after: collection }], "Failed to update collection.");
   }
 
+  /**
+   * Checks a create (`idOrName` undefined) or an update without applying it, for the dashboard's
+   * validate-as-you-type: the same checks as `create`/`update` (a view's fields are inferred from its query)
+   * but no DDL and no write. Throws the same 400 the real change would; otherwise resolves with the
+   * collection as it would be saved (a view with its inferred fields).
+   */
+  async validate(idOrName: string | undefined, input: unknown): Promise<Collection> {
+    if (!isPlainObject(input))
+      throw badRequest("Failed to load the submitted data due to invalid formatting.");
+    const before = idOrName ? this.get(idOrName) : undefined;
+    const message = before ? "Failed to update collection." : "Failed to create collection.";
+    let base = before;
+    if (!base) {
+      const type = (input.type ?? "base") as CollectionType;
+      if (!["base", "auth", "view"].includes(type as string)) {
+        throw badRequest(message, { type: fieldError("validation_in_invalid", "Must be a valid value.") });
+      }
+      base = newCollection(type, typeof input.name === "string" ? input.name : "");
+    }
+    const { collection, errors } = applyCollectionInput(base, input, !before);
+    if (before && input.type !== undefined && input.type !== before.type) {
+      errors.type = fieldError("validation_collection_type_change", "Collection type cannot be changed.");
+    }
+    if (Object.keys(errors).length) throw badRequest(message, errors);
+    const all = [...this.byId.values()].filter((c) => c.id !== collection.id);
+    all.push(collection);
+    if (collection.type === "view") {
+      const query = (collection.viewQuery ?? "").trim().replace(/;\s*$/, "");
+      if (!query)
+        throw badRequest(message, { viewQuery: fieldError("validation_required", "Cannot be blank.") });
+      try {
+        collection.fields = await inferViewFields(this.db, query, all);
+      } catch (err) {
+        const reason =
+          err instanceof DbStatementError ? err.message : "the query is not a single valid SELECT";
+        throw badRequest(message, {
+          viewQuery: fieldError("validation_invalid_view_query", `Invalid query - ${reason}`),
+        });
+      }
+    }
+    const found = validateCollection(collection, {
+      previous: before,
+      all,
+      checkRule: this.options.checkRule,
+    });
+    if (Object.keys(found).length) throw badRequest(message, found);
+    return collection;
+  }
+
   /** Deletes a collection and its table, refusing system collections and ones other collections point to. */
   async delete(idOrName: string): Promise<void> {
     const c = this.get(idOrName);
