@@ -77,20 +77,20 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     }
     const url = await basalt.listen();
     const store = opts.db ? `PostgreSQL at ${redactDbUrl(opts.db)}` : `the data folder ${dataDir}`;
-    console.log(`Basalt serving ${url}/api/ with ${store}`);
-    console.log(`Dashboard: ${url}/_/`);
+    // One write, so whoever waits for "Basalt serving" also reads the first-superuser help.
+    const lines = [`Basalt serving ${url}/api/ with ${store}`, `Dashboard: ${url}/_/`];
     if ((await basalt.app.auth.countSuperusers()) === 0) {
       // The installer link only works from this machine (see api/installer.ts), so it names loopback.
       const local = url.replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:)/, "http://127.0.0.1");
       const token = basalt.app.installer.issue();
-      console.log(
-        `No superuser yet. Open this one-time link on this machine within 30 minutes to create the first one:\n  ${local}/_/#/install/${token}`,
-      );
-      console.log(
+      lines.push(
+        "No superuser yet. Open this one-time link on this machine within 30 minutes to create the first one:",
+        `  ${local}/_/#/install/${token}`,
         `Or create one with: npx basalt superuser upsert EMAIL PASSWORD ${opts.db ? "--db URL" : `--dir ${opts.dir}`}` +
           " (or set BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD)",
       );
     }
+    console.log(lines.join("\n"));
   } catch (err) {
     await basalt?.close().catch(() => undefined);
     fail(err);

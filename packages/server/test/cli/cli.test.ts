@@ -121,6 +121,22 @@ describe("basalt CLI", () => {
     const served = await serve([], cwd);
     expect(served.output()).toContain("No superuser yet");
     expect(served.output()).toContain("basalt superuser upsert");
+    // the printed one-time installer link creates the first superuser from this machine
+    const link = /(http:\/\/[^\s]+)\/_\/#\/install\/([\w-]{40,})/.exec(served.output());
+    expect(link).not.toBeNull();
+    const create = (token: string) =>
+      fetch(`${link![1]}/api/basalt/installer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          token,
+          email: "first@example.com",
+          password: "first-pass-123",
+          passwordConfirm: "first-pass-123",
+        }),
+      });
+    expect((await create(link![2])).status).toBe(204);
+    expect((await create(link![2])).status).toBe(403);
     served.child.kill("SIGINT");
     expect(await served.exited).toBe(0);
   });
