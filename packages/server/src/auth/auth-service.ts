@@ -138,9 +138,10 @@ export class AuthService {
     let record: RecordRow | undefined;
     for (const name of fields) {
       if (!collection.passwordAuth.identityFields.includes(name)) continue;
-      const field = collection.fields.find((f) => f.name === name);
-      if (!field) continue;
-      record = await findRowBy(this.db, collection, name, identity, field.type === "email");
+      if (!collection.fields.some((f) => f.name === name)) continue;
+      // As PocketBase: the e-mail ignores case (its unique index is NOCASE); other identity fields match exactly,
+      // the way their required unique index compares, so every look-up is an index seek (issue 10)
+      record = await findRowBy(this.db, collection, name, identity, name === "email");
       if (record) break;
     }
     if (!record) {
@@ -165,7 +166,7 @@ export class AuthService {
     const collection = this.collections.get(SUPERUSERS) as AuthCollection;
     const hash = await hashPassword(password);
     return this.db.transaction(async (tx) => {
-      const existing = await findRowBy(tx, collection, "email", email.toLowerCase(), true);
+      const existing = await findRowBy(tx, collection, "email", email, true);
       const now = nowDateTime();
       if (existing) {
         await updateRow(tx, collection, String(existing.id), {
@@ -194,8 +195,8 @@ export class AuthService {
     const collection = this.collections.get(SUPERUSERS);
     const t = this.db.dialect.quoteIdent;
     const r = await this.db.run(
-      `DELETE FROM ${t(collection.name)} WHERE ${this.db.dialect.lower(t("email"))} = ?`,
-      [email.toLowerCase()],
+      `DELETE FROM ${t(collection.name)} WHERE ${this.db.dialect.equalsNoCase(t("email"), "?")} AND ${t("email")} != ''`,
+      [email],
     );
     return r.changes > 0;
   }

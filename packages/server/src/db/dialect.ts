@@ -115,6 +115,12 @@ export interface Dialect {
   like(expr: string, pattern: string, negate: boolean): string;
   /** ASCII lower-casing of a text expression. */
   lower(expr: string): string;
+  /**
+   * `column = param` compared ignoring case exactly as a `COLLATE NOCASE` index on that column is built
+   * (SQLite: the NOCASE collation; PostgreSQL: the index on `lower(column)`), so the look-up seeks that index
+   * instead of scanning the table (issue 10). `param` is a placeholder or expression.
+   */
+  equalsNoCase(column: string, param: string): string;
   /** Casts an expression to a number for numeric comparison. */
   castNumber(expr: string): string;
   /** Casts an expression to text. */

@@ -8,18 +8,28 @@ export function findRow(q: Queryable, collection: Collection, id: string): Promi
   return q.get<RecordRow>(`SELECT * FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [id]);
 }
 
-/** Reads one stored row by a column's exact value, or undefined. */
-export function findRowBy(
+/**
+ * Reads one stored row by a column's value, or undefined. With `caseInsensitive` the column is compared the
+ * way its `COLLATE NOCASE` index is built (auth e-mails), so the look-up is an index seek on both stores. A
+ * text value also requires a non-empty column: that matches the `WHERE col != ''` of the unique indexes on
+ * e-mails and identity fields (a partial index serves only queries that imply its condition), and an empty
+ * value means "unset", which never identifies a row.
+ */
+export async function findRowBy(
   q: Queryable,
   collection: Collection,
   column: string,
   value: SqlValue,
   caseInsensitive = false,
 ): Promise<RecordRow | undefined> {
+  if (value === "") return undefined;
   const t = q.dialect.quoteIdent;
-  const col = caseInsensitive ? q.dialect.lower(t(column)) : t(column);
-  const param = caseInsensitive && typeof value === "string" ? value.toLowerCase() : value;
-  return q.get<RecordRow>(`SELECT * FROM ${t(collection.name)} WHERE ${col} = ? LIMIT 1`, [param]);
+  const col = t(column);
+  const where =
+    typeof value === "string"
+      ? `${caseInsensitive ? q.dialect.equalsNoCase(col, "?") : `${col} = ?`} AND ${col} != ''`
+      : `${col} = ?`;
+  return q.get<RecordRow>(`SELECT * FROM ${t(collection.name)} WHERE ${where} LIMIT 1`, [value]);
 }
 
 /** Inserts a row (column name → driver value). */

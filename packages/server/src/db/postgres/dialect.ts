@@ -174,6 +174,8 @@ export const postgresDialect: Dialect = {
   // ASCII-only case folding, like SQLite's LIKE, whatever the database's locale.
   like: (expr, pattern, negate) =>
     `translate(CAST(${expr} AS TEXT), '${UPPER}', '${LOWER}') ${negate ? "NOT LIKE" : "LIKE"} translate(CAST(${pattern} AS TEXT), '${UPPER}', '${LOWER}') ESCAPE '\\'`,
+  // the same expression createIndex builds for a NOCASE column, so the planner matches it to the index
+  equalsNoCase: (column, param) => `lower(${column}) = lower(CAST(${param} AS TEXT))`,
   lower: (expr) => `translate(CAST(${expr} AS TEXT), '${UPPER}', '${LOWER}')`,
   castNumber: (expr) => `CAST(${expr} AS DOUBLE PRECISION)`,
   castText: (expr) => `CAST(${expr} AS TEXT)`,

@@ -75,6 +75,8 @@ export const sqliteDialect: Dialect = {
   jsonIsArray: (expr) => `(json_valid(${expr}) AND json_type(${expr}) = 'array')`,
   like: (expr, pattern, negate) => `${expr} ${negate ? "NOT LIKE" : "LIKE"} ${pattern} ESCAPE '\\'`,
   lower: (expr) => `LOWER(${expr})`,
+  // `LOWER(column) = ?` cannot use the NOCASE index; comparing in the index's collation can
+  equalsNoCase: (column, param) => `${column} = ${param} COLLATE NOCASE`,
   castNumber: (expr) => `CAST(${expr} AS NUMERIC)`,
   castText: (expr) => `CAST(${expr} AS TEXT)`,
   randomOrder: () => "RANDOM()",
