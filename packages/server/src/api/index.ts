@@ -7,6 +7,7 @@ import { registerFiles } from "./files.js";
 import { registerHealth } from "./health.js";
 import { registerInstaller } from "./installer.js";
 import { registerJobs } from "./jobs.js";
+import { registerLogs } from "./logs.js";
 import { registerRateLimits } from "./rate-limit.js";
 import { registerRealtime } from "./realtime.js";
 import { registerAuthEmailChange } from "./records-auth-email-change.js";
@@ -46,6 +47,7 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerSettingsTestEmail(server, app);
   registerRealtime(server, app);
   registerJobs(server, app);
+  registerLogs(server, app);
   registerCrons(server, app);
   registerFiles(server, app);
   registerWebhooks(server, app);

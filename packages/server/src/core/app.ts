@@ -2,11 +2,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { AuthService, InstallerService, RateLimiter } from "../auth/index.js";
-import { type Database, openDatabase } from "../db/index.js";
+import { type Database, openAuxiliaryDatabase, openDatabase } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
 import { FilesService, LocalStorage, S3Storage, type Storage } from "../files/index.js";
 import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
+import { AppLogger, LogsService, LogsStore } from "../observability/index.js";
 import { RealtimeBroker } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
 import { WebhooksService } from "../webhooks/index.js";
@@ -54,6 +55,10 @@ export interface App {
   readonly mail: MailService;
   /** Rate limits of the auth routes (per client IP and per identity). */
   readonly limiter: RateLimiter;
+  /** Request and application logs in the auxiliary store (`/api/logs`), written in batches. */
+  readonly logs: LogsService;
+  /** The application logger for hooks and routes: entries go to `/api/logs` and to the process log. */
+  readonly logger: AppLogger;
   /** The durable job queue in this database: `enqueue` anywhere, `handle` to run a queue here. */
   readonly jobs: JobsService;
   /** Cron jobs (UTC), each tick run once across every instance sharing the database. */
@@ -96,6 +101,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
   });
   let shared: SharedServices | undefined;
   let stopJobs: (() => Promise<void>) | undefined;
+  let aux: { db: Database; owned: boolean } | undefined;
+  let logs: LogsService | undefined;
   try {
     const collections = new CollectionsService(db, { checkRule });
     await collections.init(initialCollections);
@@ -107,6 +114,11 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const records = new RecordsService({ db, collections, events, files });
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
+    aux = openAuxiliaryDatabase(config.dbUrl, join(config.dataDir, "auxiliary.db"), db);
+    const logsStore = new LogsStore(aux.db);
+    await logsStore.init();
+    logs = new LogsService(logsStore, () => settings.logs, log);
+    const logger = new AppLogger(logs, log);
     // record files live in S3 when the settings say so (on every instance: each applies the change it hears of)
     const storageFor = (s3: ReturnType<SettingsService["get"]>["s3"]): Storage =>
       s3.enabled ? new S3Storage(s3) : new LocalStorage(join(config.dataDir, "storage"));
@@ -200,6 +212,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       cron,
       webhooks,
       installer: new InstallerService(),
+      logs,
+      logger,
       recordMatchesRule,
       collections,
       auth,
@@ -223,12 +237,15 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         await mail.close();
         await files.close();
         await shared?.close();
+        await logs?.close();
+        if (aux?.owned) await aux.db.close();
         await db.close();
       },
     };
   } catch (err) {
     await stopJobs?.();
     await shared?.close();
+    if (aux?.owned) await aux.db.close();
     await db.close();
     throw err;
   }

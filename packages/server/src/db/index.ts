@@ -21,7 +21,7 @@ export {
   DbUnavailableError,
   UniqueViolationError,
 } from "./errors.js";
-export { isPostgresUrl, type OpenDatabaseOptions, openDatabase } from "./open.js";
+export { isPostgresUrl, type OpenDatabaseOptions, openAuxiliaryDatabase, openDatabase } from "./open.js";
 export { postgresDialect } from "./postgres/dialect.js";
 export { openPostgres, PostgresDatabase, type PostgresOptions } from "./postgres/driver.js";
 export { createView, dropTable, dropView, syncTable } from "./schema-sync.js";

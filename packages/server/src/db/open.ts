@@ -36,3 +36,17 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     onIdleError: options.onIdleError,
   });
 }
+
+/**
+ * Opens the auxiliary store (request logs) beside the data: its own SQLite file when the data is in SQLite,
+ * so log writes never wait on (or block) the data's writer; the data's own database on PostgreSQL.
+ * `owned` tells whether the caller must close it.
+ */
+export function openAuxiliaryDatabase(
+  url: string,
+  auxiliaryFile: string,
+  main: Database,
+): { db: Database; owned: boolean } {
+  if (url.trim()) return { db: main, owned: false };
+  return { db: openSqlite(auxiliaryFile, { synchronous: "NORMAL" }), owned: true };
+}

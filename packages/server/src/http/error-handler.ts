@@ -41,11 +41,14 @@ export function handleError(err: FastifyError, request: FastifyRequest, reply: F
     apiError = frameworkError(err) ?? new ApiError(500);
     if (apiError.status >= 500) request.log.error({ err }, "unhandled error");
   }
+  request.failure = apiError;
   if (apiError.status === 429) reply.header("Retry-After", reply.getHeader("retry-after") ?? "1");
   reply.status(apiError.status).send(apiError.toJSON());
 }
 
 /** The answer to a route that does not exist. */
-export function handleNotFound(_request: FastifyRequest, reply: FastifyReply): void {
-  reply.status(404).send(new ApiError(404).toJSON());
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  const err = new ApiError(404);
+  request.failure = err;
+  reply.status(404).send(err.toJSON());
 }

@@ -8,6 +8,7 @@ import { uploadLimits } from "../api/upload-limits.js";
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { ApiError } from "../errors/index.js";
+import { redactUrl } from "../observability/index.js";
 import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { registerAdminUi } from "./admin-ui.js";
 import { handleError, handleNotFound } from "./error-handler.js";
@@ -17,6 +18,12 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The caller, or null for a guest. Loaded once per request from `Authorization`. */
     auth: RequestAuth | null;
+    /** The error this request was answered with, kept for its log entry. */
+    failure: ApiError | null;
+  }
+  interface FastifyContextConfig {
+    /** Successful answers of this route are not stored in the request logs (PocketBase's logs routes). */
+    skipSuccessLog?: boolean;
   }
 }
 
@@ -104,6 +111,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   });
 
   server.decorateRequest("auth", null);
+  server.decorateRequest("failure", null);
   // Callback-style hooks: a guest request (no Authorization header) costs no promise on the hot path.
   server.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
@@ -116,18 +124,36 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   });
   server.addHook("onResponse", (request, reply, done) => {
     done();
-    if (!app.log.isLevelEnabled("info")) return;
-    request.log.info(
-      {
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 100) / 100,
-        ip: request.ip,
-        auth: request.auth ? `${request.auth.collection.name}/${String(request.auth.record.id)}` : undefined,
-      },
-      "request",
-    );
+    const status = reply.statusCode;
+    const auth = request.auth;
+    if (app.log.isLevelEnabled("info")) {
+      request.log.info(
+        {
+          method: request.method,
+          url: redactUrl(request.url),
+          status,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+          ip: request.ip,
+          auth: auth ? `${auth.collection.name}/${String(auth.record.id)}` : undefined,
+        },
+        "request",
+      );
+    }
+    const failure = request.failure;
+    if (!failure && status < 400 && request.routeOptions.config.skipSuccessLog) return;
+    app.logs.request({
+      method: request.method,
+      url: request.url,
+      status,
+      execTime: reply.elapsedTime,
+      referer: request.headers.referer ?? "",
+      userAgent: request.headers["user-agent"] ?? "",
+      auth: auth ? auth.collection.name : "",
+      authId: auth ? String(auth.record.id) : "",
+      userIP: request.ip,
+      remoteIP: request.socket.remoteAddress ?? "",
+      ...(failure ? { error: failure.message, details: failure.data } : {}),
+    });
   });
 
   server.setErrorHandler(handleError);

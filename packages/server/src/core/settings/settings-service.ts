@@ -85,7 +85,7 @@ export function defaultSettings(appName: string, appURL: string): Settings {
 
 const SETTINGS_ID = "settings";
 
-type Kind = "string" | "bool" | "int" | "strings";
+type Kind = "string" | "bool" | "int" | "level" | "strings";
 const SCHEMA: { [S in keyof Settings]: Record<string, Kind> } = {
   meta: {
     appName: "string",
@@ -97,7 +97,7 @@ const SCHEMA: { [S in keyof Settings]: Record<string, Kind> } = {
   batch: { enabled: "bool", maxRequests: "int", timeout: "int", maxBodySize: "int" },
   rateLimits: { enabled: "bool" },
   trustedProxy: { headers: "strings", useLeftmostIP: "bool" },
-  logs: { maxDays: "int", minLevel: "int", logIP: "bool", logAuthId: "bool" },
+  logs: { maxDays: "int", minLevel: "level", logIP: "bool", logAuthId: "bool" },
   smtp: {
     enabled: "bool",
     host: "string",
@@ -122,6 +122,8 @@ const SCHEMA: { [S in keyof Settings]: Record<string, Kind> } = {
 function checkKind(kind: Kind, v: unknown): boolean {
   if (kind === "string") return typeof v === "string" && v.length <= 1000;
   if (kind === "bool") return typeof v === "boolean";
+  // a log level: slog's debug -4, info 0, warn 4, error 8, or anything between -100 and 100
+  if (kind === "level") return typeof v === "number" && Number.isInteger(v) && v >= -100 && v <= 100;
   if (kind === "int")
     return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
   return Array.isArray(v) && v.length <= 100 && v.every((s) => typeof s === "string" && s.length <= 200);
@@ -187,6 +189,11 @@ export class SettingsService {
   /** The trusted-proxy settings, read on every rate-limited request (not a copy: never modify it). */
   get trustedProxy(): Readonly<Settings["trustedProxy"]> {
     return this.current.trustedProxy;
+  }
+
+  /** The logs settings, read on every request (not a copy: never modify it). */
+  get logs(): Readonly<Settings["logs"]> {
+    return this.current.logs;
   }
 
   /** The batch settings, read on every batch request. */

@@ -1,0 +1,10 @@
+export { AppLogger } from "./app-logger.js";
+export {
+  type LogSettings,
+  LogsService,
+  type LogWriterOptions,
+  type RequestLogInput,
+} from "./logs-service.js";
+export { type LogRow, type LogsQuery, type LogsStatsItem, LogsStore } from "./logs-store.js";
+export { LOG_LEVELS, LOGS_TABLE, type LogLevelName } from "./logs-table.js";
+export { REDACTED, redactData, redactUrl } from "./redact.js";
