@@ -74,12 +74,12 @@ export async function readEmailRequest(
   app: App,
   request: FastifyRequest,
   collection: AuthCollection,
-): Promise<{ record: RecordRow | undefined }> {
+): Promise<{ record: RecordRow | undefined; email: string }> {
   const email = (request.body as Record<string, unknown> | null)?.email;
   const err = requiredEmail(email);
   throwIfInvalid(err ? { email: err } : {});
   const record = await app.auth.findByEmail(collection, email as string);
-  return { record: record ?? undefined };
+  return { record: record ?? undefined, email: (email as string).toLowerCase() };
 }
 
 /** The records-service view of an HTTP request (auth, headers, query), in a rule context. */

@@ -3,7 +3,6 @@ import { burnPasswordCheck, randomPassword } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { findRow } from "../core/records/index.js";
 import { badRequest, type ErrorData, forbidden } from "../errors/index.js";
-import { newRecordId } from "../util/index.js";
 import { bodyObject } from "./guards.js";
 import { clientIp } from "./rate-limit.js";
 import {
@@ -32,10 +31,10 @@ export function registerAuthOtp(server: FastifyInstance, app: App): void {
     const collection = authCollectionOr404(app, request.params.collection);
     if (!collection.otp.enabled) throw forbidden(OTP_DISABLED);
     const { record } = await readEmailRequest(app, request, collection);
-    // An unknown address gets a well-formed id that matches nothing (no account enumeration).
-    if (!record) return { otpId: newRecordId() };
-    const otp = await app.auth.otp.issue(collection, record, String(record.email));
-    if (otp.password !== null) {
+    // An unknown address gets a well-formed id that matches nothing, after the same hashing (no account
+    // enumeration, by answer or by timing).
+    const otp = await app.auth.otp.issue(collection, record, String(record?.email ?? ""));
+    if (record && otp.password !== null) {
       sendRecordEmail(
         app,
         collection,

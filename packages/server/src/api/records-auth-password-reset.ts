@@ -27,9 +27,10 @@ export function registerAuthPasswordReset(server: FastifyInstance, app: App): vo
     if (!collection.passwordAuth.enabled) {
       throw badRequest("The collection is not configured to allow password authentication.");
     }
-    const { record } = await readEmailRequest(app, request, collection);
-    const resend = `passwordReset:${collection.id}:${String(record?.id)}`;
-    if (record && (await app.limiter.consume("emailResend", resend)) === 0) {
+    const { record, email } = await readEmailRequest(app, request, collection);
+    // The resend guard is keyed and consumed by address, known or not, so both take the same steps (issue 10).
+    const fresh = (await app.limiter.consume("emailResend", `passwordReset:${collection.id}:${email}`)) === 0;
+    if (record && fresh) {
       const token = app.auth.newToken(collection, record, "passwordReset", { email: String(record.email) });
       sendRecordEmail(
         app,

@@ -21,10 +21,11 @@ type Params = { Params: { collection: string } };
 export function registerAuthVerification(server: FastifyInstance, app: App): void {
   server.post<Params>("/api/collections/:collection/request-verification", async (request, reply) => {
     const collection = authCollectionOr404(app, request.params.collection);
-    const { record } = await readEmailRequest(app, request, collection);
-    // PocketBase's resend guard: one message per record per two minutes, silently.
-    const resend = `verification:${collection.id}:${String(record?.id)}`;
-    if (record && !record.verified && (await app.limiter.consume("emailResend", resend)) === 0) {
+    const { record, email } = await readEmailRequest(app, request, collection);
+    // PocketBase's resend guard: one message per address per two minutes, silently; consumed for unknown and
+    // verified accounts too, so every answer takes the same steps (issue 10).
+    const fresh = (await app.limiter.consume("emailResend", `verification:${collection.id}:${email}`)) === 0;
+    if (record && !record.verified && fresh) {
       const token = app.auth.newToken(collection, record, "verification", { email: String(record.email) });
       sendRecordEmail(
         app,

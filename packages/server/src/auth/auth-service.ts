@@ -12,7 +12,13 @@ import { newRecordId, nowDateTime } from "../util/index.js";
 import { updateAuthRecord } from "./auth-record-writes.js";
 import { MfaService } from "./mfa-service.js";
 import { OtpService } from "./otp-service.js";
-import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from "./passwords.js";
+import {
+  burnPasswordCheck,
+  hashPassword,
+  isCheckableHash,
+  needsRehash,
+  verifyPassword,
+} from "./passwords.js";
 import { newTokenKey } from "./token-key.js";
 import { decodeToken, signToken, type TokenClaims, type TokenType, verifyToken } from "./tokens.js";
 
@@ -144,7 +150,8 @@ export class AuthService {
       record = await findRowBy(this.db, collection, name, identity, name === "email");
       if (record) break;
     }
-    if (!record) {
+    // an unknown identity, or an account without a password (OAuth2/OTP only), spends what a check costs
+    if (!record || !isCheckableHash(record.password)) {
       await burnPasswordCheck(password);
       return null;
     }

@@ -17,7 +17,9 @@ export {
   burnPasswordCheck,
   hashPassword,
   isBcryptHash,
+  isCheckableHash,
   needsRehash,
+  passwordWork,
   verifyPassword,
 } from "./passwords.js";
 export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from "./rate-limit-redis-store.js";

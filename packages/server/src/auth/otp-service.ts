@@ -29,20 +29,26 @@ export class OtpService {
     return this.collections.get("_otps");
   }
 
-  /** Issues a numeric code of the collection's `otp.length` for a record, to be sent to `sentTo`. */
-  async issue(collection: AuthCollection, record: RecordRow, sentTo: string): Promise<IssuedOtp> {
+  /**
+   * Issues a numeric code of the collection's `otp.length` for a record, to be sent to `sentTo`. Without a
+   * record (an unknown address) it spends the same hashing and answers an id that matches nothing, so the
+   * answer's timing does not tell whether the account exists (issue 10).
+   */
+  async issue(collection: AuthCollection, record: RecordRow | undefined, sentTo: string): Promise<IssuedOtp> {
+    const password = randomString(Math.max(1, collection.otp.length || 8), "0123456789");
+    const hashed = await hashPassword(password);
+    if (!record) return { id: newRecordId(), password: null };
     const existing = await rowsOfRecord(this.db, this.table, collection.id, String(record.id));
     const live = existing.filter((r) => !isExpired(r, collection.otp.duration));
     // Past the limit the newest code is reused rather than minting more (a guessing aid otherwise).
     if (live.length > MAX_LIVE_OTPS) return { id: String(live[0].id), password: null };
-    const password = randomString(Math.max(1, collection.otp.length || 8), "0123456789");
     const id = newRecordId();
     const now = nowDateTime();
     await insertRow(this.db, this.table, {
       id,
       collectionRef: collection.id,
       recordRef: String(record.id),
-      password: await hashPassword(password),
+      password: hashed,
       sentTo,
       created: now,
       updated: now,

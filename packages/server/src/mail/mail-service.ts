@@ -72,26 +72,30 @@ export class MailService {
 
   /**
    * Renders a template with the app's placeholders (`APP_NAME`, `APP_URL` from `meta.appURL`, never from the
-   * request) plus `values`, and queues it to `to` from the configured sender.
+   * request) plus `values`, and queues it to `to` from the configured sender. Nothing happens before the
+   * current turn of the event loop is over: a route's answer is written in that turn, so rendering and
+   * queueing come after the reply and a request that mails answers as fast as one that does not (no
+   * account-existence oracle by timing, issue 10).
    */
   send(to: MailAddress, template: EmailTemplateText, values: TemplateValues, what = "mail"): void {
-    const s = this.settings();
-    const { subject, html } = renderEmail(template, {
-      APP_NAME: s.appName,
-      APP_URL: s.appURL.replace(/\/+$/, ""),
-      ...values,
-    });
-    const message: MailMessage = {
-      from: { name: s.senderName, address: s.senderAddress },
-      to: [to],
-      subject,
-      html,
-    };
-    const job = (
-      this.jobs
-        ? this.jobs.enqueue(MAIL_QUEUE, message, { maxAttempts: MAIL_ATTEMPTS }).then(() => undefined)
-        : this.transport(s.smtp).send(message)
-    )
+    const job = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        const s = this.settings();
+        const { subject, html } = renderEmail(template, {
+          APP_NAME: s.appName,
+          APP_URL: s.appURL.replace(/\/+$/, ""),
+          ...values,
+        });
+        const message: MailMessage = {
+          from: { name: s.senderName, address: s.senderAddress },
+          to: [to],
+          subject,
+          html,
+        };
+        return this.jobs
+          ? this.jobs.enqueue(MAIL_QUEUE, message, { maxAttempts: MAIL_ATTEMPTS }).then(() => undefined)
+          : this.transport(s.smtp).send(message);
+      })
       .catch((err: unknown) => this.log.error({ err, what }, "failed to send e-mail"))
       .finally(() => this.pending.delete(job));
     this.pending.add(job);
