@@ -103,7 +103,8 @@ export function registerBatch(server: FastifyInstance, app: App): void {
       });
     }
     const deadline = Date.now() + (settings.timeout > 0 ? settings.timeout : 3) * 1000;
-    const caller = callerOf(request, "batch");
+    // one expanded-records budget for the whole batch (issue 10)
+    const caller = { ...callerOf(request, "batch"), expandBudget: app.records.expandBudget() };
     const results = await app.records.transaction(async (records) => {
       const out: { body: unknown; status: number }[] = [];
       for (let i = 0; i < list.length; i++) {

@@ -1,7 +1,7 @@
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { Collection } from "../core/collections/index.js";
-import type { RecordRequest, RecordsService } from "../core/records/index.js";
+import type { ExpandBudget, RecordRequest, RecordsService } from "../core/records/index.js";
 import { badRequest, fieldError, notFound } from "../errors/index.js";
 import { UploadedFile } from "../files/index.js";
 import { isPlainObject } from "../util/index.js";
@@ -23,6 +23,8 @@ export interface ActionCaller {
   readonly headers: Record<string, string | string[] | undefined>;
   readonly method: string;
   readonly context: string;
+  /** Shared by every action of one batch; a fresh one per action when omitted. */
+  readonly expandBudget?: ExpandBudget;
 }
 
 /** The first value of each query parameter, as strings. */
@@ -76,8 +78,15 @@ export async function runRecordAction(
     action.kind === "create" || action.kind === "update" || action.kind === "upsert"
       ? bodyOf(collection, action.body)
       : undefined;
-  const req: RecordRequest = { ...caller, query: action.query, body };
-  const opts = { expand: action.query.expand, fields: action.query.fields };
+  const req: RecordRequest = {
+    auth: caller.auth,
+    headers: caller.headers,
+    method: caller.method,
+    context: caller.context,
+    query: action.query,
+    body,
+  };
+  const opts = { expand: action.query.expand, fields: action.query.fields, budget: caller.expandBudget };
   switch (action.kind) {
     case "list": {
       const page = await records.list(collection, req, readListParams(action.query));

@@ -151,6 +151,36 @@ program
       .argParser(positiveInt)
       .default(5_000),
   )
+  .addOption(
+    new Option(
+      "--expand-max-records <n>",
+      "expanded records one response, realtime event or batch may hold (400 above it)",
+    )
+      .env("BASALT_EXPAND_MAX_RECORDS")
+      .argParser(positiveInt)
+      .default(5_000),
+  )
+  .addOption(
+    new Option(
+      "--filter-max-fanout <n>",
+      "multi-valued relation hops (back-relations, multiple relations) in one client filter/sort path",
+    )
+      .env("BASALT_FILTER_MAX_FANOUT")
+      .argParser(positiveInt)
+      .default(2),
+  )
+  .addOption(
+    new Option("--filter-max-joins <n>", "joined tables one client filter or sort may need")
+      .env("BASALT_FILTER_MAX_JOINS")
+      .argParser(positiveInt)
+      .default(12),
+  )
+  .addOption(
+    new Option("--query-timeout <ms>", "how long one client-driven query may run before it is stopped")
+      .env("BASALT_QUERY_TIMEOUT")
+      .argParser(positiveInt)
+      .default(3_000),
+  )
   .addHelpText(
     "after",
     "\nAt start-up, BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD create (or update) a superuser.",

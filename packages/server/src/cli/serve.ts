@@ -29,6 +29,10 @@ export interface ServeOptions {
   realtimeMaxSubscriptionBytesTotal: number;
   realtimeMaxOptionsPerCollection: number;
   realtimeMaxChecksPerEvent: number;
+  expandMaxRecords: number;
+  filterMaxFanout: number;
+  filterMaxJoins: number;
+  queryTimeout: number;
 }
 
 const list = (value: string) =>
@@ -67,6 +71,10 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       realtimeMaxSubscriptionBytesTotal: opts.realtimeMaxSubscriptionBytesTotal,
       realtimeMaxOptionsPerCollection: opts.realtimeMaxOptionsPerCollection,
       realtimeMaxChecksPerEvent: opts.realtimeMaxChecksPerEvent,
+      expandMaxRecords: opts.expandMaxRecords,
+      filterMaxFanout: opts.filterMaxFanout,
+      filterMaxJoins: opts.filterMaxJoins,
+      queryTimeoutMs: opts.queryTimeout,
     };
     const log = createLogger(opts.logLevel);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));

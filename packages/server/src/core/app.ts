@@ -111,7 +111,18 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const auth = new AuthService(db, collections);
     const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
     const files = new FilesService(new LocalStorage(join(config.dataDir, "storage")), log);
-    const records = new RecordsService({ db, collections, events, files });
+    const records = new RecordsService({
+      db,
+      collections,
+      events,
+      files,
+      limits: {
+        expandMaxRecords: config.expandMaxRecords,
+        filterMaxFanout: config.filterMaxFanout,
+        filterMaxJoins: config.filterMaxJoins,
+        queryTimeoutMs: config.queryTimeoutMs,
+      },
+    });
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
     aux = openAuxiliaryDatabase(config.dbUrl, join(config.dataDir, "auxiliary.db"), db);

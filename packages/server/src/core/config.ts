@@ -52,6 +52,14 @@ export interface BasaltConfig {
   realtimeMaxOptionsPerCollection: number;
   /** Rule/filter checks one record event may run; the clients asking for the most are disconnected first. */
   realtimeMaxChecksPerEvent: number;
+  /** Expanded records one response, realtime event or batch may hold (400 above it). */
+  expandMaxRecords: number;
+  /** Multi-valued relation hops (back-relations, multiple relations) one client filter/sort path may take. */
+  filterMaxFanout: number;
+  /** Joined tables one client filter or sort may need. */
+  filterMaxJoins: number;
+  /** How long one client-driven query (list, view, expand, rule checks) may run, in ms (then a 400). */
+  queryTimeoutMs: number;
   /** How often an idle job queue looks for due jobs, in ms (local enqueues wake it at once). */
   jobsPollMs: number;
   /** How long a claimed job stays reserved without its worker's heartbeat before another may take it, in ms. */
@@ -95,6 +103,10 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   realtimeMaxSubscriptionBytesTotal: 64 * 1024 * 1024,
   realtimeMaxOptionsPerCollection: 100,
   realtimeMaxChecksPerEvent: 5_000,
+  expandMaxRecords: 5_000,
+  filterMaxFanout: 2,
+  filterMaxJoins: 12,
+  queryTimeoutMs: 3_000,
   jobsPollMs: 1000,
   jobsLeaseMs: 30_000,
   jobsRetentionMs: 24 * 3_600_000,

@@ -48,6 +48,23 @@ export const ERROR_CODES = {
     status: 400,
     message: "Two auth collections in the dump hold a record with the same id; nothing was imported.",
   },
+  BASALT_ERR_LIMIT_EXPAND: {
+    status: 400,
+    message:
+      "The response would hold too many expanded records; expand fewer relations or ask for fewer records.",
+  },
+  BASALT_ERR_LIMIT_FANOUT: {
+    status: 400,
+    message: "The filter or sort goes through too many multi-valued relations in one path.",
+  },
+  BASALT_ERR_LIMIT_JOINS: {
+    status: 400,
+    message: "The filter or sort needs too many joined tables.",
+  },
+  BASALT_ERR_LIMIT_QUERY_TIMEOUT: {
+    status: 400,
+    message: "The query took too long and was stopped; narrow the filter, sort or expand.",
+  },
   BASALT_ERR_HTTP_UNHANDLED: { status: 500, message: "Something went wrong while processing your request." },
 } as const;
 

@@ -12,3 +12,4 @@ export {
   validationFailed,
 } from "./api-error.js";
 export { BasaltError, ERROR_CODES, type ErrorCode } from "./codes.js";
+export { type LimitCode, LimitError } from "./limit-error.js";

@@ -42,6 +42,15 @@ interface Group {
   readonly targets: [RealtimeClient, string][];
 }
 
+/** A rough cost order of a subscription's `expand`: the number of relation steps it names. */
+function expandWeight(topic: Topic): number {
+  const expand = topic.query.expand;
+  if (!expand) return 0;
+  let n = 1;
+  for (const ch of expand) if (ch === "." || ch === ",") n++;
+  return n;
+}
+
 /**
  * Calls `fn` on each item, a few at a time, and yields to the event loop whenever it has worked for
  * `SLICE_MS`, so a write with thousands of subscribers never holds other requests back for long.
@@ -146,6 +155,11 @@ export async function deliverRecordEvent(
   const deliverable = [...groups.values()].filter((g) =>
     typeof g.check === "boolean" ? g.check : g.check.answer === true,
   );
+  // One expanded-records budget for the whole event, across its subscribers (issue 10). Payloads without
+  // expand cost nothing from it and go first, then the shallowest expands: a subscriber asking for a huge
+  // expand is the one that misses the event, not the others.
+  const budget = deps.records.expandBudget();
+  deliverable.sort((a, b) => expandWeight(a.topic) - expandWeight(b.topic));
   await sliced(deliverable, async ({ req, topic, targets }) => {
     const live = targets.filter(([c]) => !c.isClosed);
     if (!live.length) return;
@@ -153,6 +167,7 @@ export async function deliverRecordEvent(
       const [record] = await deps.records.enrich(collection, [message.record], req, {
         expand: topic.query.expand,
         fields: topic.query.fields,
+        budget,
       });
       const json = JSON.stringify({ action: message.action, record });
       for (const [client, event] of live) client.sendJson(event, json);

@@ -1,4 +1,5 @@
 export { deleteWithCascade, referencesTo, truncateCollection } from "./cascade.js";
+export { DEFAULT_EXPAND_MAX_RECORDS, ExpandBudget } from "./expand-budget.js";
 export {
   BadValue,
   DEFAULT_FILE_MAX_SIZE,
@@ -11,7 +12,12 @@ export { type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.
 export { MAX_EXPAND_DEPTH, parseExpand } from "./records-enrich.js";
 export type { ListQuery } from "./records-query.js";
 export { deleteRow, findRow, findRowBy, insertRow, updateRow } from "./records-repo.js";
-export { type RecordsPage, RecordsService, type RecordsServiceDeps } from "./records-service.js";
+export {
+  type RecordsLimits,
+  type RecordsPage,
+  RecordsService,
+  type RecordsServiceDeps,
+} from "./records-service.js";
 export { rowMatchesRule } from "./records-write.js";
 export { rowCte } from "./row-cte.js";
 export {

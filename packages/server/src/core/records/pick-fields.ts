@@ -90,40 +90,63 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A `fields` spec as a tree of path segments, built once per spec so picking costs O(output). */
+interface PickNode {
+  /** Keep this key whole (with the modifier, if any). */
+  whole: boolean;
+  modifier: PickModifier | null;
+  children: Map<string, PickNode>;
+}
+
+const trees = new WeakMap<FieldsSpec, PickNode>();
+
+function newNode(): PickNode {
+  return { whole: false, modifier: null, children: new Map() };
+}
+
+function treeOf(spec: FieldsSpec): PickNode {
+  let root = trees.get(spec);
+  if (root) return root;
+  root = newNode();
+  for (const [path, modifier] of spec) {
+    let node = root;
+    for (const part of path.split(".")) {
+      let next = node.children.get(part);
+      if (!next) {
+        next = newNode();
+        node.children.set(part, next);
+      }
+      node = next;
+    }
+    node.whole = true;
+    node.modifier = modifier;
+  }
+  trees.set(spec, root);
+  return root;
+}
+
 /** Returns a copy of `value` keeping only the picked paths (PocketBase's picker; `*` keeps a level whole). */
 export function pickFields(value: unknown, spec: FieldsSpec): unknown {
   if (spec.size === 0) return value;
-  if (Array.isArray(value)) return value.map((v) => (isObject(v) ? pickObject(v, spec) : v));
-  return isObject(value) ? pickObject(value, spec) : value;
+  return pickValue(value, treeOf(spec));
 }
 
-function pickObject(obj: Record<string, unknown>, given: FieldsSpec): Record<string, unknown> {
-  let spec = given;
-  const star = spec.get("*");
-  if (star !== undefined) {
-    const next = new Map(spec);
-    for (const k of Object.keys(obj)) {
-      if (![...spec.keys()].some((f) => `${f}.`.startsWith(`${k}.`))) next.set(k, star);
-    }
-    spec = next;
-  }
+function pickValue(value: unknown, node: PickNode): unknown {
+  if (Array.isArray(value)) return value.map((v) => (isObject(v) ? pickObject(v, node) : v));
+  return isObject(value) ? pickObject(value, node) : value;
+}
+
+function pickObject(obj: Record<string, unknown>, node: PickNode): Record<string, unknown> {
+  const star = node.children.get("*");
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
-    const prefix = `${k}.`;
-    const sub = new Map<string, PickModifier | null>();
-    let whole = false;
-    let modifier: PickModifier | null = null;
-    for (const [f, m] of spec) {
-      const path = `${f}.`;
-      if (!path.startsWith(prefix)) continue;
-      const rest = path.slice(prefix.length).replace(/\.$/, "");
-      if (rest === "") {
-        whole = true;
-        modifier = m;
-      } else sub.set(rest, m);
+    const child = node.children.get(k);
+    if (!child) {
+      if (star?.whole) out[k] = star.modifier ? star.modifier(obj[k]) : obj[k];
+      continue;
     }
-    if (whole) out[k] = modifier ? modifier(obj[k]) : obj[k];
-    else if (sub.size) out[k] = pickFields(obj[k], sub);
+    if (child.whole) out[k] = child.modifier ? child.modifier(obj[k]) : obj[k];
+    else if (child.children.size) out[k] = pickValue(obj[k], child);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { buildSelect, type CompiledFilter, sqlFilter } from "../../rules/index.js";
 import { type Collection, type CollectionsService, parseIndex } from "../collections/index.js";
 import { type Field, isMultiValued } from "../fields/index.js";
+import type { ExpandBudget } from "./expand-budget.js";
 import { valueList } from "./field-values/index.js";
 import { type FieldsSpec, pickFields } from "./pick-fields.js";
 import { findRowsWithRule, type QueryContext, RECORD_ALIAS, ruleFilter } from "./records-query.js";
@@ -39,7 +40,15 @@ export interface EnrichContext {
   /** The caller's auth record id and collection id, for owner checks. */
   readonly authId: string | null;
   readonly authCollectionId: string | null;
+  /** The expanded records this response (or realtime event, or batch) may still load and emit. */
+  readonly budget: ExpandBudget;
 }
+
+/**
+ * How many records each JSON object stands for in the output (itself plus its expanded records, counted
+ * once per appearance). Expanded objects are shared between parents, so this is computed bottom-up.
+ */
+type Sizes = WeakMap<object, number>;
 
 /** Ids among `rows` the caller may manage through the collection's manageRule (shows their e-mail). */
 async function managedIds(e: EnrichContext, collection: Collection, rows: RecordRow[]): Promise<Set<string>> {
@@ -65,6 +74,19 @@ export async function enrichRows(
   expand: ExpandTree | null,
   fields: FieldsSpec | null,
 ): Promise<Record<string, unknown>[]> {
+  const sizes: Sizes = new WeakMap();
+  const out = await enrichLevel(e, collection, rows, expand, sizes);
+  if (expand?.size) e.budget.emit(out.reduce((n, o) => n + (sizes.get(o) ?? 1) - 1, 0));
+  return fields?.size ? out.map((o) => pickFields(o, fields) as Record<string, unknown>) : out;
+}
+
+async function enrichLevel(
+  e: EnrichContext,
+  collection: Collection,
+  rows: RecordRow[],
+  expand: ExpandTree | null,
+  sizes: Sizes,
+): Promise<Record<string, unknown>[]> {
   const su = e.ctx.isSuperuser;
   const managed = su ? new Set<string>() : await managedIds(e, collection, rows);
   const out = rows.map((row) => {
@@ -75,8 +97,8 @@ export async function enrichRows(
       showEmail: su || owner || managed.has(id),
     }) as Record<string, unknown>;
   });
-  if (expand?.size) await expandInto(e, collection, rows, out, expand);
-  return fields?.size ? out.map((o) => pickFields(o, fields) as Record<string, unknown>) : out;
+  if (expand?.size) await expandInto(e, collection, rows, out, expand, sizes);
+  return out;
 }
 
 function setExpand(json: Record<string, unknown>, name: string, value: unknown): void {
@@ -91,25 +113,45 @@ async function expandInto(
   rows: RecordRow[],
   out: Record<string, unknown>[],
   tree: ExpandTree,
+  sizes: Sizes,
 ): Promise<void> {
   const su = e.ctx.isSuperuser;
+  // Every parent of this level appears at least once in the response, so their sizes add up to at most
+  // the response's count: checking the running sum stops a blow-up after O(budget) steps.
+  let levelSize = 0;
+  const attach = (i: number, name: string, value: Record<string, unknown> | Record<string, unknown>[]) => {
+    const list = Array.isArray(value) ? value : [value];
+    const added = list.reduce((n, j) => n + (sizes.get(j) ?? 1), 0);
+    const size = (sizes.get(out[i]) ?? 1) + added;
+    levelSize += added;
+    e.budget.check(levelSize);
+    sizes.set(out[i], size);
+    setExpand(out[i], name, value);
+  };
   for (const [name, sub] of tree) {
     const field = collection.fields.find((f) => f.name === name && f.type === "relation");
     if (field) {
       if (field.hidden && !su) continue;
       const target = e.collections.find(String(field.collectionId));
       if (!target || (!su && target.viewRule === null)) continue;
-      const ids = [...new Set(rows.flatMap((r) => valueList(fieldValue(field, r))))];
-      const related = await findRowsWithRule(e.expandCtx, target, ids, target.viewRule);
-      const json = await enrichRows(e, target, related, sub, null);
+      const ids = new Set<string>();
+      for (const r of rows) {
+        for (const id of valueList(fieldValue(field, r))) {
+          if (ids.has(id)) continue;
+          ids.add(id);
+          // counted before the query: an id list past the budget is refused, never sent to the database
+          e.budget.load(1);
+        }
+      }
+      const related = await findRowsWithRule(e.expandCtx, target, [...ids], target.viewRule);
+      const json = await enrichLevel(e, target, related, sub, sizes);
       const byId = new Map(json.map((j) => [String(j.id), j]));
       rows.forEach((row, i) => {
         const found = valueList(fieldValue(field, row))
           .map((id) => byId.get(id))
           .filter((j) => j !== undefined);
-        if (isMultiValued(field)) {
-          if (found.length) setExpand(out[i], name, found);
-        } else if (found.length) setExpand(out[i], name, found[found.length - 1]);
+        if (!found.length) return;
+        attach(i, name, isMultiValued(field) ? found : found[found.length - 1]);
       });
       continue;
     }
@@ -122,13 +164,21 @@ async function expandInto(
     if ((!su && (source.viewRule === null || backField.hidden)) || !rows.length) continue;
     const parentIds = rows.map((r) => String(r.id));
     const children = await backRelated(e, source, backField, parentIds);
-    const json = await enrichRows(e, source, children, sub, null);
+    e.budget.load(children.length);
+    const json = await enrichLevel(e, source, children, sub, sizes);
     const single = !isMultiValued(backField) && hasUniqueIndex(source, backField.name);
+    const byParent = new Map<string, Record<string, unknown>[]>();
+    children.forEach((child, k) => {
+      for (const parent of new Set(valueList(fieldValue(backField, child)))) {
+        const list = byParent.get(parent);
+        if (list) list.push(json[k]);
+        else byParent.set(parent, [json[k]]);
+      }
+    });
     rows.forEach((row, i) => {
-      const id = String(row.id);
-      const mine = json.filter((_j, k) => valueList(fieldValue(backField, children[k])).includes(id));
-      if (!mine.length) return;
-      setExpand(out[i], name, single ? mine[0] : mine);
+      const mine = byParent.get(String(row.id));
+      if (!mine?.length) return;
+      attach(i, name, single ? mine[0] : mine);
     });
   }
 }
@@ -164,7 +214,8 @@ async function backRelated(
     alias: RECORD_ALIAS,
     columns: `${d.quoteIdent(RECORD_ALIAS)}.*`,
     filters,
-    limit: 1000,
+    // one row past what the budget allows is enough to know it is exceeded
+    limit: Math.min(1000, e.budget.remaining + 1),
   });
   return e.expandCtx.q.all<RecordRow>(sel.sql, sel.params);
 }

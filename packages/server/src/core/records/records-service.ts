@@ -7,6 +7,7 @@ import type { Collection, CollectionsService } from "../collections/index.js";
 import type { EventBus, RecordEvent } from "../events.js";
 import { authFormErrors } from "./auth-form.js";
 import { deleteWithCascade } from "./cascade.js";
+import { DEFAULT_EXPAND_MAX_RECORDS, ExpandBudget } from "./expand-budget.js";
 import {
   type FilesPlan,
   planDeletedFiles,
@@ -38,6 +39,20 @@ export interface RecordsServiceDeps {
   readonly events: EventBus;
   /** Record files (uploads before the write, deletes after the commit); none in bare unit setups. */
   readonly files?: FilesService;
+  /** Work limits of client-driven reads (defaults when omitted). */
+  readonly limits?: Partial<RecordsLimits>;
+}
+
+/** Work limits of client-driven reads (issue 10). */
+export interface RecordsLimits {
+  /** Expanded records one response, realtime event or batch may hold. */
+  readonly expandMaxRecords: number;
+  /** Multi-valued relation hops one client filter/sort path may take. */
+  readonly filterMaxFanout: number;
+  /** Joined tables one client filter or sort may need. */
+  readonly filterMaxJoins: number;
+  /** How long one client-driven query may run, in ms. */
+  readonly queryTimeoutMs: number;
 }
 
 /** A page of records as PocketBase's list answers it (items still as stored rows). */
@@ -239,7 +254,7 @@ export class RecordsService {
     collection: Collection,
     rows: RecordRow[],
     req: RecordRequest,
-    opts: { expand?: string; fields?: string } = {},
+    opts: { expand?: string; fields?: string; budget?: ExpandBudget } = {},
   ): Promise<Record<string, unknown>[]> {
     const fields: FieldsSpec | null = opts.fields ? parseFields(opts.fields) : null;
     const expand = opts.expand ? parseExpand(opts.expand) : null;
@@ -251,12 +266,18 @@ export class RecordsService {
         expandCtx: expand?.size ? this.queryContext(req, undefined, "expand") : ctx,
         authId: req.auth ? String(req.auth.record.id) : null,
         authCollectionId: req.auth?.collection.id ?? null,
+        budget: opts.budget ?? this.expandBudget(),
       },
       collection,
       rows,
       expand,
       fields,
     );
+  }
+
+  /** A fresh expanded-records budget, to share between the `enrich` calls of one batch or realtime event. */
+  expandBudget(): ExpandBudget {
+    return new ExpandBudget(this.deps.limits?.expandMaxRecords ?? DEFAULT_EXPAND_MAX_RECORDS);
   }
 
   /**
