@@ -136,6 +136,12 @@ export interface Dialect {
   /** A boolean literal. */
   boolLiteral(value: boolean): string;
   /**
+   * A condition (with its leading ` AND `) appended to the ON clause of every join a filter adds, so a
+   * bounded read ({@link Queryable.bounded}) can stop a runaway join; empty when the engine enforces the
+   * time limit itself (PostgreSQL's statement_timeout).
+   */
+  readonly joinCheck: string;
+  /**
    * A `?` placeholder annotated with the value type it carries, so engines that type parameters statically
    * (PostgreSQL) never have to guess; SQLite returns a bare `?`.
    */
@@ -208,6 +214,11 @@ export interface Queryable {
   tableExists(table: string): Promise<boolean>;
   /** Names of the columns a SELECT returns, with their source table and column when known. */
   describeQuery(sql: string): Promise<{ name: string; table: string | null; column: string | null }[]>;
+  /**
+   * The same queryable whose `all` and `get` stop a statement that runs longer than `timeoutMs` with a
+   * DbTimeoutError (client-driven reads: lists, views, expands, rule checks). Other calls are unchanged.
+   */
+  bounded(timeoutMs: number): Queryable;
 }
 
 /** An open database: a Queryable plus its lifecycle. */

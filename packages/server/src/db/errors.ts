@@ -50,3 +50,14 @@ export class DbStatementError extends DbError {
     this.name = "DbStatementError";
   }
 }
+
+/** A statement ran past the time limit of a bounded read ({@link Queryable.bounded}) and was stopped. */
+export class DbTimeoutError extends DbError {
+  constructor(
+    readonly timeoutMs: number,
+    cause?: unknown,
+  ) {
+    super(`statement stopped after ${timeoutMs} ms`, cause);
+    this.name = "DbTimeoutError";
+  }
+}

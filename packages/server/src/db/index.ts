@@ -18,6 +18,7 @@ export {
   DbCorruptError,
   DbError,
   DbStatementError,
+  DbTimeoutError,
   DbUnavailableError,
   UniqueViolationError,
 } from "./errors.js";

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { DbUnavailableError } from "../db/index.js";
-import { ApiError, DEFAULT_MESSAGES } from "../errors/index.js";
+import { DbTimeoutError, DbUnavailableError } from "../db/index.js";
+import { ApiError, DEFAULT_MESSAGES, LimitError } from "../errors/index.js";
 
 /** Maps a Fastify framework error (parse, limits, media type) to an ApiError, or null for anything else. */
 function frameworkError(err: FastifyError): ApiError | null {
@@ -33,7 +33,14 @@ export function handleError(err: FastifyError, request: FastifyRequest, reply: F
   let apiError: ApiError;
   if (err instanceof ApiError) {
     apiError = err;
+    if (err instanceof LimitError) request.log.info({ code: err.code }, "request over a work limit");
     if (err.cause) request.log.debug({ err: err.cause }, "request failed");
+  } else if (err instanceof DbTimeoutError) {
+    request.log.warn({ code: "BASALT_ERR_LIMIT_QUERY_TIMEOUT", timeoutMs: err.timeoutMs }, "query stopped");
+    apiError = new LimitError(
+      "BASALT_ERR_LIMIT_QUERY_TIMEOUT",
+      `The limit is ${err.timeoutMs} ms (--query-timeout).`,
+    );
   } else if (err instanceof DbUnavailableError) {
     request.log.warn({ err }, "database unavailable");
     apiError = new ApiError(503, "The service is temporarily unavailable, please try again.");

@@ -33,7 +33,9 @@ export async function subscriberCanSee(
   try {
     if (!su && rule) filters.push(compileFilter({ ...base, text: rule, mode: "rule", isSuperuser: false }));
     if (filter?.trim())
-      filters.push(compileFilter({ ...base, text: filter, mode: "client", isSuperuser: su }));
+      filters.push(
+        compileFilter({ ...base, text: filter, mode: "client", isSuperuser: su, limits: ctx.filterLimits }),
+      );
   } catch (err) {
     if (err instanceof ApiError) return false;
     throw err;

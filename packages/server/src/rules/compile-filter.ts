@@ -1,4 +1,5 @@
 import type { Dialect, Sql } from "../db/index.js";
+import { LimitError } from "../errors/index.js";
 import { crc32 } from "../util/index.js";
 import type { FilterExpr, Operand } from "./ast.js";
 import { compileComparison, toNumberOperand, toTextOperand } from "./compare.js";
@@ -6,6 +7,7 @@ import {
   type BindContext,
   bindSlots,
   Compiler,
+  countJoins,
   finalizeSql,
   type Probe,
   Scope,
@@ -44,6 +46,8 @@ export interface CompileFilterOptions {
   readonly isSuperuser: boolean;
   /** When given and different from the last one seen, every cached compile is dropped first. */
   readonly schemaVersion?: number;
+  /** Fan-out and join limits (client filters). */
+  readonly limits?: FilterLimits;
 }
 
 /** A compiled shape: SQL text that is stable for every request of the same value classes. */
@@ -54,6 +58,35 @@ export interface Shape {
   readonly distinct: boolean;
   readonly slots: readonly Slot[];
   readonly probes: readonly Probe[];
+  /** The most multi-valued relation hops one path takes. */
+  readonly fanout: number;
+  /** The most tables joined in one FROM: the query's own joins, or one subquery's. */
+  readonly joinCount: number;
+}
+
+/** Work limits of a client filter or sort (issue 10); absent for rules, which superusers write. */
+export interface FilterLimits {
+  /** Multi-valued relation hops (back-relations, multiple relations) one path may take. */
+  readonly maxFanout: number;
+  /** Joined tables the whole filter or sort may need. */
+  readonly maxJoins: number;
+}
+
+/** Refuses a compiled shape that exceeds the limits (checked on every use, so cached shapes obey them). */
+export function checkShapeLimits(shape: Shape, limits: FilterLimits | undefined): void {
+  if (!limits) return;
+  if (shape.fanout > limits.maxFanout) {
+    throw new LimitError(
+      "BASALT_ERR_LIMIT_FANOUT",
+      `At most ${limits.maxFanout} back-relation or multiple-relation steps are allowed in one field path (--filter-max-fanout).`,
+    );
+  }
+  if (shape.joinCount > limits.maxJoins) {
+    throw new LimitError(
+      "BASALT_ERR_LIMIT_JOINS",
+      `At most ${limits.maxJoins} joined tables are allowed; this one needs ${shape.joinCount} (--filter-max-joins).`,
+    );
+  }
 }
 
 const SHAPE_CACHE_MAX = 2000;
@@ -228,12 +261,16 @@ function compileFilterShape(opts: CompileFilterOptions): Shape {
   );
   const scope = new Scope(opts.collection, opts.alias, restricted);
   const where = compileExpr(c, scope, expr);
+  const joins = [...scope.joins.values()];
   return {
-    joins: [...scope.joins.values()].map(finalizeSql),
+    // the join check lets a bounded read stop a join that multiplies rows (issue 10)
+    joins: joins.map((j) => finalizeSql(`${j}${opts.dialect.joinCheck}`)),
     where: finalizeSql(where),
     distinct: scope.fansOut,
     slots: c.slots,
     probes: c.probes,
+    fanout: c.maxFanout,
+    joinCount: Math.max(countJoins(joins), c.maxSubqueryJoins),
   };
 }
 
@@ -262,6 +299,7 @@ export function compileFilter(opts: CompileFilterOptions): CompiledFilter {
     // Anything unexpected still answers 400, never a 500 with internals.
     throw new FilterError("invalid filter", {}, undefined);
   }
+  checkShapeLimits(shape, opts.limits);
   const ctx: BindContext = { request: opts.request, now: new Date() };
   return {
     joins: shape.joins.map((j) => bindShapeSql(opts.dialect, shape, j, ctx)),

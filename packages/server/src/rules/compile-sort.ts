@@ -4,11 +4,13 @@ import {
   bindShapeSql,
   cachedShape,
   checkClientText,
+  checkShapeLimits,
+  type FilterLimits,
   newCompiler,
   type Shape,
   syncSchemaVersion,
 } from "./compile-filter.js";
-import { type BindContext, finalizeSql, hasParams, Scope } from "./context.js";
+import { type BindContext, countJoins, finalizeSql, hasParams, Scope } from "./context.js";
 import { FilterError, FilterForbiddenError } from "./errors.js";
 import type { RequestInfo } from "./request.js";
 import { resolveIdent } from "./resolve.js";
@@ -28,6 +30,8 @@ export interface CompileSortOptions {
   readonly request: RequestInfo;
   readonly isSuperuser: boolean;
   readonly schemaVersion?: number;
+  /** Fan-out and join limits (client sorts). */
+  readonly limits?: FilterLimits;
 }
 
 /** A compiled sort: joins it needs (single relations only), the ORDER BY list, and that list's params. */
@@ -73,13 +77,16 @@ function compileSortShape(opts: CompileSortOptions): Shape {
     terms.push(d.orderTerm(expr, desc));
   }
   if (scope.fansOut) throw new FilterError("sorting through multiple relations is not supported");
+  const joins = [...scope.joins.values()];
   return {
-    joins: [...scope.joins.values()].map(finalizeSql),
+    joins: joins.map(finalizeSql),
     where: finalizeSql(""),
     orderBy: finalizeSql(terms.join(", ")),
     distinct: false,
     slots: c.slots,
     probes: c.probes,
+    fanout: c.maxFanout,
+    joinCount: Math.max(countJoins(joins), c.maxSubqueryJoins),
   };
 }
 
@@ -99,6 +106,7 @@ export function compileSort(opts: CompileSortOptions): CompiledSort {
     if (err instanceof FilterError || err instanceof FilterForbiddenError) throw err;
     throw new FilterError("invalid sort");
   }
+  checkShapeLimits(shape, opts.limits);
   const ctx: BindContext = { request: opts.request, now: new Date() };
   const order = shape.orderBy
     ? bindShapeSql(opts.dialect, shape, shape.orderBy, ctx)

@@ -59,6 +59,8 @@ export interface Probe {
 export class Compiler {
   readonly slots: Slot[] = [];
   readonly probes: Probe[] = [];
+  /** The most multi-valued relation hops (back-relations, multiple relations) one path took. */
+  maxFanout = 0;
   private readonly probeKeys = new Set<string>();
   private aliasCount = 0;
 
@@ -107,10 +109,37 @@ export class Compiler {
     return cls;
   }
 
+  /** The most tables joined in one subquery (multi-match and list-rule subqueries). */
+  maxSubqueryJoins = 0;
+
+  /** Notes a subquery's join fragments. */
+  noteJoins(fragments: readonly string[]): void {
+    const n = countJoins(fragments);
+    if (n > this.maxSubqueryJoins) this.maxSubqueryJoins = n;
+  }
+
+  /** Notes that a path has taken `hops` multi-valued relation hops. */
+  noteFanout(hops: number): void {
+    if (hops > this.maxFanout) this.maxFanout = hops;
+  }
+
   /** Throws the 400 for an unusable filter. */
   fail(reason: string): never {
     throw new FilterError(reason);
   }
+}
+
+/** Counts the joins in SQL fragments. */
+export function countJoins(fragments: Iterable<string>): number {
+  let n = 0;
+  for (const sql of fragments) {
+    let at = sql.indexOf(" JOIN ");
+    while (at >= 0) {
+      n++;
+      at = sql.indexOf(" JOIN ", at + 6);
+    }
+  }
+  return n;
 }
 
 /** SQL with `?` placeholders and, per placeholder, the slot index that supplies its value. */

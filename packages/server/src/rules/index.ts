@@ -5,6 +5,7 @@ export {
   type CompileFilterOptions,
   clearRulesCache,
   compileFilter,
+  type FilterLimits,
   rulesCacheSize,
 } from "./compile-filter.js";
 export { type CompiledSort, type CompileSortOptions, compileSort, MAX_SORT_KEYS } from "./compile-sort.js";

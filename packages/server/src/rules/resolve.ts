@@ -84,6 +84,8 @@ interface Walk {
   allowHidden: boolean;
   nullify: boolean;
   fansOut: boolean;
+  /** Multi-valued relation hops taken so far on this path (issue 10's fan-out limit). */
+  multiHops: number;
 }
 
 function startWalk(c: Compiler, scope: Scope, system: boolean): Walk {
@@ -98,12 +100,24 @@ function startWalk(c: Compiler, scope: Scope, system: boolean): Walk {
     allowHidden: system || !scope.restricted,
     nullify: false,
     fansOut: false,
+    multiHops: 0,
   };
+}
+
+/** Marks a hop that can yield several rows per record. */
+function fanOut(c: Compiler, scope: Scope, w: Walk): void {
+  w.withMulti = true;
+  w.fansOut = true;
+  scope.fansOut = true;
+  w.multiHops += 1;
+  c.noteFanout(w.multiHops);
 }
 
 function multiFrom(c: Compiler, scope: Scope, w: Walk): string {
   const q = c.q.bind(c);
-  return ` FROM ${q(scope.collection.name)} ${q(w.mmBase)}${w.mmJoins.length ? ` ${w.mmJoins.join(" ")}` : ""} WHERE ${q(w.mmBase)}.${q("id")} = ${q(scope.alias)}.${q("id")}`;
+  c.noteJoins(w.mmJoins);
+  const joins = w.mmJoins.map((j) => `${j}${c.dialect.joinCheck}`);
+  return ` FROM ${q(scope.collection.name)} ${q(w.mmBase)}${joins.length ? ` ${joins.join(" ")}` : ""} WHERE ${q(w.mmBase)}.${q("id")} = ${q(scope.alias)}.${q("id")}`;
 }
 
 /**
@@ -125,7 +139,9 @@ function hopCondition(c: Compiler, scope: Scope, target: RuleCollection, alias: 
   const x = c.alias();
   const inner = new Scope(target, x, false);
   const innerWhere = c.nested(inner, rule);
-  return ` AND EXISTS (SELECT 1 FROM ${q(target.name)} ${q(x)} ${[...inner.joins.values()].join(" ")} WHERE ${q(x)}.${q("id")} = ${q(alias)}.${q("id")} AND (${innerWhere}))`;
+  c.noteJoins([...inner.joins.values()]);
+  const joins = [...inner.joins.values()].map((j) => `${j}${c.dialect.joinCheck}`);
+  return ` AND EXISTS (SELECT 1 FROM ${q(target.name)} ${q(x)} ${joins.join(" ")} WHERE ${q(x)}.${q("id")} = ${q(alias)}.${q("id")} AND (${innerWhere}))`;
 }
 
 function joinAlias(c: Compiler, scope: Scope, key: string): { alias: string; fresh: boolean } {
@@ -179,9 +195,7 @@ function resolveCollectionField(c: Compiler, scope: Scope, props: string[]): Val
   w.collection = target;
   w.alias = alias;
   w.mmAlias = mm;
-  w.withMulti = true;
-  w.fansOut = true;
-  scope.fansOut = true;
+  fanOut(c, scope, w);
   return walkProps(c, scope, w, props.slice(2));
 }
 
@@ -332,11 +346,7 @@ function bodyRelation(c: Compiler, scope: Scope, field: RuleField, rest: string[
   if (fresh) scope.addJoin(alias, `LEFT JOIN ${q(target.name)} ${q(alias)} ON ${inIds(alias)}`);
   const mm = c.alias();
   w.mmJoins.push(`LEFT JOIN ${q(target.name)} ${q(mm)} ON ${inIds(mm)}`);
-  if (isMultiple(field)) {
-    w.withMulti = true;
-    w.fansOut = true;
-    scope.fansOut = true;
-  }
+  if (isMultiple(field)) fanOut(c, scope, w);
   w.collection = target;
   w.alias = alias;
   w.mmAlias = mm;
@@ -470,11 +480,7 @@ function walkProps(c: Compiler, scope: Scope, w: Walk, props: string[]): Val {
       w.mmJoins.push(
         `LEFT JOIN ${q(back.name)} ${q(mm)} ON ${onBack(mm, w.mmAlias)}${hopCondition(c, scope, back, mm)}`,
       );
-      if (manyBack) {
-        w.withMulti = true;
-        w.fansOut = true;
-        scope.fansOut = true;
-      }
+      if (manyBack) fanOut(c, scope, w);
       w.collection = back;
       w.alias = alias;
       w.mmAlias = mm;
@@ -516,9 +522,7 @@ function walkProps(c: Compiler, scope: Scope, w: Walk, props: string[]): Val {
       w.mmJoins.push(
         `LEFT JOIN ${d.jsonEach(`${q(w.mmAlias)}.${q(field.name)}`, mje)} ON ${d.boolLiteral(true)} LEFT JOIN ${q(target.name)} ${q(mm)} ON ${q(mm)}.${q("id")} = ${d.jsonEachValue(mje)}${mmHop}`,
       );
-      w.withMulti = true;
-      w.fansOut = true;
-      scope.fansOut = true;
+      fanOut(c, scope, w);
     }
     w.collection = target;
     w.alias = alias;

@@ -7,6 +7,7 @@ import {
   ConstraintViolationError,
   type Database,
   DbStatementError,
+  DbTimeoutError,
   DbUnavailableError,
   openDatabase,
   UniqueViolationError,
@@ -114,6 +115,23 @@ describe.each(stores)("Database on %s", (store) => {
       db.run('INSERT INTO "items" ("id", "Name") VALUES (?, NULL)', ["u2"]),
     ).rejects.toBeInstanceOf(ConstraintViolationError);
     await expect(db.all('SELECT "nope" FROM "items"')).rejects.toBeInstanceOf(DbStatementError);
+  });
+
+  it("stops a bounded read that runs past its time limit, in and outside a transaction (issue 10)", async () => {
+    const d = db.dialect;
+    // a join that yields 10^10 row pairs, with the check filters put in every join's ON clause
+    const slow =
+      "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 100000) " +
+      `SELECT count(*) AS "n" FROM r a LEFT JOIN r b ON a.x <> b.x${d.joinCheck}`;
+    await expect(db.bounded(50).get(slow)).rejects.toBeInstanceOf(DbTimeoutError);
+    // the connection serves on, and unbounded reads are not limited by the earlier deadline
+    expect(await db.bounded(50).get('SELECT 1 AS "one"')).toEqual({ one: 1 });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.bounded(50).all(slow);
+      }),
+    ).rejects.toBeInstanceOf(DbTimeoutError);
+    expect(await db.get('SELECT 2 AS "two"')).toEqual({ two: 2 });
   });
 
   it("introspects tables and describes queries, even inside a transaction after a bad query", async () => {

@@ -5,6 +5,7 @@ import {
   type CompiledFilter,
   compileFilter,
   compileSort,
+  type FilterLimits,
   type RequestInfo,
   type RuleCollection,
   type RuleSchema,
@@ -23,6 +24,8 @@ export interface QueryContext {
   readonly schemaVersion: number;
   readonly request: RequestInfo;
   readonly isSuperuser: boolean;
+  /** Fan-out and join limits of the caller's own filter and sort (issue 10). */
+  readonly filterLimits?: FilterLimits;
 }
 
 /** Compiles a rule (superuser-written text) for a collection, or null when there is nothing to add. */
@@ -124,6 +127,7 @@ export async function listRows(
         mode: "client",
         isSuperuser: ctx.isSuperuser,
         schemaVersion: ctx.schemaVersion,
+        limits: ctx.filterLimits,
       }),
     );
   }
@@ -137,6 +141,7 @@ export async function listRows(
         request: ctx.request,
         isSuperuser: ctx.isSuperuser,
         schemaVersion: ctx.schemaVersion,
+        limits: ctx.filterLimits,
       })
     : undefined;
   const base = { dialect: d, table: collection.name, alias: RECORD_ALIAS, filters };

@@ -64,6 +64,13 @@ export interface RecordsPage {
   items: RecordRow[];
 }
 
+/** Default multi-valued relation hops one client filter/sort path may take. */
+export const DEFAULT_FILTER_MAX_FANOUT = 2;
+/** Default time limit of one client-driven query, in ms. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 3000;
+/** Default joined tables one client filter or sort may need. */
+export const DEFAULT_FILTER_MAX_JOINS = 12;
+
 const ONLY_SUPERUSERS = "Only superusers can perform this action.";
 const DELETE_FAILED =
   "Failed to delete record. Make sure that the record is not part of a required relation reference.";
@@ -84,11 +91,16 @@ export class RecordsService {
   /** The query context of a request (optionally with a replaced body or rule context). */
   queryContext(req: RecordRequest, body?: Record<string, unknown>, context?: string): QueryContext {
     return {
-      q: this.q,
+      // reads a client drives run with a time limit (issue 10)
+      q: this.q.bounded(this.deps.limits?.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS),
       schema: ruleSchema(this.deps.collections),
       schemaVersion: this.deps.collections.version,
       request: toRequestInfo(req, body, context),
       isSuperuser: isSuperuserRequest(req),
+      filterLimits: {
+        maxFanout: this.deps.limits?.filterMaxFanout ?? DEFAULT_FILTER_MAX_FANOUT,
+        maxJoins: this.deps.limits?.filterMaxJoins ?? DEFAULT_FILTER_MAX_JOINS,
+      },
     };
   }
 

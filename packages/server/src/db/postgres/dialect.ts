@@ -190,6 +190,8 @@ export const postgresDialect: Dialect = {
   geoDistance: (lonA, latA, lonB, latB) =>
     `(6371 * acos(LEAST(1.0, GREATEST(-1.0, cos(radians(${latA})) * cos(radians(${latB})) * cos(radians(${lonB}) - radians(${lonA})) + sin(radians(${latA})) * sin(radians(${latB}))))))`,
   boolLiteral: (value) => (value ? "TRUE" : "FALSE"),
+  // statement_timeout bounds PostgreSQL statements (see driver.ts)
+  joinCheck: "",
   typedParam: (type) => PARAM_TYPES[type],
   bindValue: (value) =>
     typeof value === "string" && value.includes("\u0000") ? value.replaceAll("\u0000", "\uFFFD") : value,

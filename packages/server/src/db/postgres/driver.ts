@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import type { ColumnInfo, Database, Queryable, RunResult, SqlValue } from "../dialect.js";
+import { DbTimeoutError, DbUnavailableError } from "../errors.js";
 import { postgresDialect } from "./dialect.js";
 import { translatePostgresError } from "./errors.js";
 import { pgDescribeQuery, pgTableColumns, pgTableExists, type RawQuery } from "./introspect.js";
@@ -107,9 +108,86 @@ class Runner implements Queryable {
     return pgTableExists(this.raw, table);
   }
 
+  bounded(timeoutMs: number): Queryable {
+    return new BoundedRunner(this.owner, this.depth > 0 ? this : null, timeoutMs);
+  }
+
   describeQuery(sql: string) {
     // In a savepoint (or a transaction of its own): a failing user query must not abort the caller's transaction.
     return this.transaction((tx) => pgDescribeQuery((tx as Runner).raw, sql));
+  }
+}
+
+/** True for PostgreSQL's "canceling statement due to statement timeout" (57014). */
+function isStatementTimeout(err: unknown): boolean {
+  return err instanceof DbUnavailableError && (err.cause as { code?: unknown } | undefined)?.code === "57014";
+}
+
+/**
+ * Reads with a time limit: outside a transaction on a pool whose connections carry that statement_timeout
+ * (no extra round trip); inside one, `SET LOCAL statement_timeout` around the statement.
+ */
+class BoundedRunner implements Queryable {
+  readonly dialect = postgresDialect;
+  constructor(
+    private readonly owner: PostgresDatabase,
+    private readonly tx: Runner | null,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private async read<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const tx = this.tx ?? this.owner.inTx.getStore();
+    try {
+      if (!tx) return await fn(this.owner.boundedPool(this.timeoutMs));
+      await tx.exec(`SET LOCAL statement_timeout = ${Math.floor(this.timeoutMs)}`);
+      try {
+        return await fn(tx);
+      } finally {
+        // after a failed statement the transaction is aborted and this fails too: the first error counts
+        await tx
+          .exec(`SET LOCAL statement_timeout = ${this.owner.statementTimeoutMs}`)
+          .catch(() => undefined);
+      }
+    } catch (err) {
+      if (isStatementTimeout(err)) throw new DbTimeoutError(this.timeoutMs, err);
+      throw err;
+    }
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.read((q) => q.all<T>(sql, params));
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.read((q) => q.get<T>(sql, params));
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+    return (this.tx ?? this.owner).run(sql, params);
+  }
+
+  exec(sql: string): Promise<void> {
+    return (this.tx ?? this.owner).exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return (this.tx ?? this.owner).transaction(fn);
+  }
+
+  tableColumns(table: string): Promise<ColumnInfo[]> {
+    return (this.tx ?? this.owner).tableColumns(table);
+  }
+
+  tableExists(table: string): Promise<boolean> {
+    return (this.tx ?? this.owner).tableExists(table);
+  }
+
+  describeQuery(sql: string) {
+    return (this.tx ?? this.owner).describeQuery(sql);
+  }
+
+  bounded(timeoutMs: number): Queryable {
+    return new BoundedRunner(this.owner, this.tx, timeoutMs);
   }
 }
 
@@ -124,20 +202,50 @@ export class PostgresDatabase implements Database {
   readonly inTx = new AsyncLocalStorage<Runner>();
   private readonly pool: pg.Pool;
   private readonly poolRunner: Runner;
+  /** Pools whose connections carry a shorter statement_timeout, per timeout, for bounded reads. */
+  private readonly boundedPools = new Map<number, { pool: pg.Pool; runner: Runner }>();
+  /** The statement timeout of ordinary statements, in ms. */
+  readonly statementTimeoutMs: number;
 
-  constructor(url: string, options: PostgresOptions = {}) {
-    this.pool = new pg.Pool({
-      connectionString: url,
-      max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+  constructor(
+    private readonly url: string,
+    private readonly options: PostgresOptions = {},
+  ) {
+    this.statementTimeoutMs = Math.floor(options.statementTimeoutMs ?? 30_000);
+    this.pool = this.newPool(this.statementTimeoutMs);
+    this.poolRunner = new Runner(this, this.pool, 0);
+  }
+
+  private newPool(statementTimeoutMs: number): pg.Pool {
+    const pool = new pg.Pool({
+      connectionString: this.url,
+      max: this.options.maxConnections ?? 10,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
-      statement_timeout: options.statementTimeoutMs ?? 30_000,
+      statement_timeout: statementTimeoutMs,
       idle_in_transaction_session_timeout: 5 * 60_000,
       application_name: "basalt",
       types: TYPES,
     });
-    this.pool.on("error", (err) => options.onIdleError?.(err));
-    this.poolRunner = new Runner(this, this.pool, 0);
+    pool.on("error", (err) => this.options.onIdleError?.(err));
+    return pool;
+  }
+
+  /** The runner of the pool for reads bounded by `timeoutMs` (opened on first use). */
+  boundedPool(timeoutMs: number): Queryable {
+    const ms = Math.floor(timeoutMs);
+    if (ms >= this.statementTimeoutMs) return this.poolRunner;
+    let entry = this.boundedPools.get(ms);
+    if (!entry) {
+      const pool = this.newPool(ms);
+      entry = { pool, runner: new Runner(this, pool, 0) };
+      this.boundedPools.set(ms, entry);
+    }
+    return entry.runner;
+  }
+
+  bounded(timeoutMs: number): Queryable {
+    return new BoundedRunner(this, null, timeoutMs);
   }
 
   private current(): Queryable {
@@ -211,9 +319,12 @@ export class PostgresDatabase implements Database {
   }
 
   /** Waits for checked-out clients to be released, then closes every connection; further calls fail. */
-  close(): Promise<void> {
-    if (this.pool.ended) return Promise.resolve();
-    return this.pool.end();
+  async close(): Promise<void> {
+    const bounded = [...this.boundedPools.values()].map((b) => b.pool);
+    this.boundedPools.clear();
+    await Promise.all(bounded.map((p) => (p.ended ? undefined : p.end())));
+    if (this.pool.ended) return;
+    await this.pool.end();
   }
 }
 

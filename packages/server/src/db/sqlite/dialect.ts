@@ -85,6 +85,8 @@ export const sqliteDialect: Dialect = {
   geoDistance: (lonA, latA, lonB, latB) =>
     `(6371 * acos(min(1.0, max(-1.0, cos(radians(${latA})) * cos(radians(${latB})) * cos(radians(${lonB}) - radians(${lonA})) + sin(radians(${latA})) * sin(radians(${latB}))))))`,
   boolLiteral: (value) => (value ? "TRUE" : "FALSE"),
+  // basalt_tick() (see driver.ts) throws once a bounded read's deadline has passed
+  joinCheck: " AND basalt_tick()",
   typedParam: () => "?",
   bindValue: (value) => value,
   jsonExtractAs: (expr, path) => `json_extract(${expr}, ${jsonPath(path)})`,

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import BetterSqlite3 from "better-sqlite3";
 import { Mutex } from "../../util/index.js";
 import type { ColumnInfo, Database, Queryable, RunResult, SqlValue } from "../dialect.js";
-import { DbCorruptError } from "../errors.js";
+import { DbCorruptError, DbTimeoutError } from "../errors.js";
 import { sqliteDialect } from "./dialect.js";
 import { translateSqliteError } from "./errors.js";
 
@@ -69,6 +69,81 @@ function settle<T>(fn: () => T): Promise<T> {
   }
 }
 
+/**
+ * The deadline of the bounded statement running now. better-sqlite3 runs one statement at a time on this
+ * thread, so one process-wide value serves every connection.
+ */
+const clock = { deadline: Number.POSITIVE_INFINITY, timeoutMs: 0, calls: 0 };
+
+/**
+ * `basalt_tick()`: true, until a bounded statement has run past its deadline; then it throws and the
+ * statement aborts (issue 10: a six-hop back-relation filter ran 29 s with every request waiting). Filters
+ * put it in each join's ON clause, so it runs for every row combination a join produces.
+ */
+function tick(): number {
+  // reading the clock every call would cost more than the check is worth
+  if ((++clock.calls & 255) === 0 && performance.now() > clock.deadline) {
+    throw new DbTimeoutError(clock.timeoutMs);
+  }
+  return 1;
+}
+
+/** Runs one synchronous statement with a deadline. */
+function withDeadline<T>(timeoutMs: number, fn: () => T): T {
+  clock.deadline = performance.now() + timeoutMs;
+  clock.timeoutMs = timeoutMs;
+  try {
+    return fn();
+  } finally {
+    clock.deadline = Number.POSITIVE_INFINITY;
+  }
+}
+
+/** A queryable whose reads run with a deadline (the statement runs synchronously inside the call). */
+class BoundedRunner implements Queryable {
+  readonly dialect = sqliteDialect;
+  constructor(
+    private readonly inner: Queryable,
+    private readonly timeoutMs: number,
+  ) {}
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return withDeadline(this.timeoutMs, () => this.inner.all<T>(sql, params));
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return withDeadline(this.timeoutMs, () => this.inner.get<T>(sql, params));
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+    return this.inner.run(sql, params);
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.inner.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.inner.transaction(fn);
+  }
+
+  tableColumns(table: string): Promise<ColumnInfo[]> {
+    return this.inner.tableColumns(table);
+  }
+
+  tableExists(table: string): Promise<boolean> {
+    return this.inner.tableExists(table);
+  }
+
+  describeQuery(sql: string) {
+    return this.inner.describeQuery(sql);
+  }
+
+  bounded(timeoutMs: number): Queryable {
+    return new BoundedRunner(this.inner, timeoutMs);
+  }
+}
+
 function openConnection(file: string, options: SqliteOptions, readonly: boolean): Conn {
   const conn = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
   conn.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
@@ -80,6 +155,7 @@ function openConnection(file: string, options: SqliteOptions, readonly: boolean)
   conn.pragma("foreign_keys = ON");
   conn.pragma("temp_store = MEMORY");
   conn.pragma("cache_size = -16000");
+  conn.function("basalt_tick", { deterministic: false }, tick);
   return conn;
 }
 
@@ -164,6 +240,10 @@ class Runner implements Queryable {
         .columns()
         .map((c) => ({ name: c.name, table: c.table, column: c.column })),
     );
+  }
+
+  bounded(timeoutMs: number): Queryable {
+    return new BoundedRunner(this, timeoutMs);
   }
 }
 
@@ -282,6 +362,10 @@ export class SqliteDatabase implements Database {
 
   describeQuery(sql: string) {
     return (this.current() ?? this.writerRunner).describeQuery(sql);
+  }
+
+  bounded(timeoutMs: number): Queryable {
+    return new BoundedRunner(this, timeoutMs);
   }
 
   ping(): Promise<void> {
