@@ -4,4 +4,5 @@ export { findInputProblem, type InputProblem, MAX_INPUT_DEPTH } from "./input-sh
 export { Mutex } from "./mutex.js";
 export { FORBIDDEN_KEYS, isPlainObject, safeKeys } from "./object.js";
 export { ID_ALPHABET, newRecordId, randomString } from "./random.js";
+export { Semaphore } from "./semaphore.js";
 export { settlesWithin } from "./within.js";

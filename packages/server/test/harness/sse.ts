@@ -25,10 +25,32 @@ export interface RawSse {
   close(): void;
 }
 
-/** Opens a raw SSE stream and waits for PB_CONNECT. */
-export function openSse(baseUrl: string): Promise<RawSse> {
+/** Why a stream was refused: its status (e.g. 429 past the per-address cap) and body. */
+export class SseRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`realtime stream refused with ${status}: ${body}`);
+  }
+}
+
+/**
+ * Opens a raw SSE stream and waits for PB_CONNECT. An answer other than 200 rejects with `SseRefused` once its
+ * body is read (a refused stream never sends PB_CONNECT, so waiting for it would hang).
+ */
+export function openSse(baseUrl: string, opts: { agent?: false } = {}): Promise<RawSse> {
   return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}/api/realtime`, { headers: { accept: "text/event-stream" } }, (res) => {
+    const headers = { accept: "text/event-stream" };
+    const req = request(`${baseUrl}/api/realtime`, { headers, ...opts }, (res) => {
+      if (res.statusCode !== 200) {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => reject(new SseRefused(res.statusCode ?? 0, body)));
+        res.on("error", reject);
+        return;
+      }
       let buffer = "";
       let closedResolve!: () => void;
       const closed = new Promise<void>((r) => {
@@ -89,7 +111,11 @@ export function openSse(baseUrl: string): Promise<RawSse> {
           end = buffer.indexOf("\n\n");
         }
       });
-      res.on("close", () => closedResolve());
+      res.on("close", () => {
+        closedResolve();
+        // settles nothing once PB_CONNECT resolved the promise
+        reject(new Error("realtime stream closed before PB_CONNECT"));
+      });
     });
     req.on("error", reject);
     req.end();

