@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
+import pretty from "pino-pretty";
 import { type App, openApp } from "./core/app.js";
 import { type BasaltConfig, DEFAULT_CONFIG, parseListenAddress } from "./core/config.js";
 import { BasaltError } from "./errors/index.js";
@@ -42,9 +43,26 @@ export const LOG_REDACT = [
   "*.tokenKey",
 ];
 
-/** Creates the root pino logger. */
-export function createLogger(level: BasaltConfig["logLevel"]): Logger {
-  return pino({ level, redact: { paths: LOG_REDACT, censor: "[redacted]" } });
+/**
+ * Creates the root pino logger: JSON lines on stdout, or (`pretty`) coloured one-line entries for a
+ * terminal, formatted in this process by pino-pretty.
+ */
+export function createLogger(
+  level: BasaltConfig["logLevel"],
+  format: BasaltConfig["logFormat"] = "json",
+): Logger {
+  const options = { level, redact: { paths: LOG_REDACT, censor: "[redacted]" } };
+  if (format !== "pretty") return pino(options);
+  return pino(
+    options,
+    pretty({
+      colorize: Boolean(process.stdout.isTTY),
+      translateTime: "SYS:HH:MM:ss.l",
+      ignore: "pid,hostname",
+      singleLine: true,
+      sync: true,
+    }),
+  );
 }
 
 /**
@@ -53,7 +71,7 @@ export function createLogger(level: BasaltConfig["logLevel"]): Logger {
  */
 export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Logger): Promise<Basalt> {
   const full: BasaltConfig = { ...DEFAULT_CONFIG, ...config };
-  const log = logger ?? createLogger(full.logLevel);
+  const log = logger ?? createLogger(full.logLevel, full.logFormat);
   const app = await openApp(full, log);
   let server: FastifyInstance;
   try {

@@ -8,6 +8,7 @@ import { registerHealth } from "./health.js";
 import { registerInstaller } from "./installer.js";
 import { registerJobs } from "./jobs.js";
 import { registerLogs } from "./logs.js";
+import { registerMetrics } from "./metrics.js";
 import { registerRateLimits } from "./rate-limit.js";
 import { registerRealtime } from "./realtime.js";
 import { registerAuthEmailChange } from "./records-auth-email-change.js";
@@ -48,6 +49,7 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerRealtime(server, app);
   registerJobs(server, app);
   registerLogs(server, app);
+  registerMetrics(server, app);
   registerCrons(server, app);
   registerFiles(server, app);
   registerWebhooks(server, app);

@@ -61,6 +61,24 @@ program
       .default("info"),
   )
   .addOption(
+    new Option(
+      "--log-format <format>",
+      "process log: one JSON object per line, or pretty lines for a terminal",
+    )
+      .env("BASALT_LOG_FORMAT")
+      .choices(["json", "pretty"])
+      .default("json"),
+  )
+  .addOption(
+    new Option("--metrics", "serve Prometheus metrics at /api/metrics").env("BASALT_METRICS").default(false),
+  )
+  .addOption(
+    new Option(
+      "--metrics-token <token>",
+      "require Authorization: Bearer <token> (or a superuser) on /api/metrics",
+    ).env("BASALT_METRICS_TOKEN"),
+  )
+  .addOption(
     new Option("--body-limit <bytes>", "largest request body accepted, in bytes")
       .env("BASALT_BODY_LIMIT")
       .argParser(positiveInt)

@@ -16,6 +16,9 @@ export interface ServeOptions {
   redisPrefix: string;
   origins: string;
   logLevel: BasaltConfig["logLevel"];
+  logFormat: BasaltConfig["logFormat"];
+  metrics: boolean;
+  metricsToken?: string;
   bodyLimit: number;
   sqliteSync: "NORMAL" | "FULL";
   appUrl?: string;
@@ -58,6 +61,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       redisPrefix: opts.redisPrefix,
       origins: list(opts.origins).length ? list(opts.origins) : ["*"],
       logLevel: opts.logLevel,
+      logFormat: opts.logFormat,
+      metrics: opts.metrics || Boolean(opts.metricsToken),
+      metricsToken: opts.metricsToken ?? "",
       bodyLimit: opts.bodyLimit,
       sqliteSynchronous: opts.sqliteSync,
       appUrl: opts.appUrl ?? `http://${opts.http.replace(/^0\.0\.0\.0:/, "127.0.0.1:")}`,
@@ -76,7 +82,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       filterMaxJoins: opts.filterMaxJoins,
       queryTimeoutMs: opts.queryTimeout,
     };
-    const log = createLogger(opts.logLevel);
+    const log = createLogger(opts.logLevel, opts.logFormat);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
     basalt = await createApp(config, log);
     if (superuser) {

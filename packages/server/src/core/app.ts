@@ -2,14 +2,29 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { AuthService, InstallerService, RateLimiter } from "../auth/index.js";
-import { type Database, openAuxiliaryDatabase, openDatabase } from "../db/index.js";
+import {
+  type Database,
+  observeDatabase,
+  openAuxiliaryDatabase,
+  openDatabase,
+  statementKind,
+} from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
 import { FilesService, LocalStorage, S3Storage, type Storage } from "../files/index.js";
 import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
-import { AppLogger, LogsService, LogsStore } from "../observability/index.js";
+import {
+  AppLogger,
+  failSpan,
+  LogsService,
+  LogsStore,
+  Metrics,
+  Tracing,
+  tracingEnabled,
+} from "../observability/index.js";
 import { RealtimeBroker } from "../realtime/index.js";
-import { clearRulesCache } from "../rules/index.js";
+import { clearRulesCache, observeRuleCompiles, rulesCacheStats } from "../rules/index.js";
+import { NO_TRACER, type SpanTracer } from "../util/index.js";
 import { WebhooksService } from "../webhooks/index.js";
 import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
 import {
@@ -59,6 +74,12 @@ export interface App {
   readonly logs: LogsService;
   /** The application logger for hooks and routes: entries go to `/api/logs` and to the process log. */
   readonly logger: AppLogger;
+  /** Prometheus metrics, when `metrics` is on (`/api/metrics`). */
+  readonly metrics: Metrics | null;
+  /** OpenTelemetry tracing, when the `OTEL_*` variables (or `tracing: "on"`) turn it on. */
+  readonly tracing: Tracing | null;
+  /** Runs work in a child span of the current one (a no-op when tracing is off); for hooks and services. */
+  readonly tracer: SpanTracer;
   /** The durable job queue in this database: `enqueue` anywhere, `handle` to run a queue here. */
   readonly jobs: JobsService;
   /** Cron jobs (UTC), each tick run once across every instance sharing the database. */
@@ -88,10 +109,13 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The version Basalt reports (traces' `service.version`). */
+export const BASALT_VERSION = "0.1.0";
+
 /** Opens the data folder's database, creates the system tables on first use and composes the services. */
 export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
   mkdirSync(config.dataDir, { recursive: true });
-  const db = await openDatabase({
+  const rawDb = await openDatabase({
     url: config.dbUrl,
     sqliteFile: join(config.dataDir, "data.db"),
     sqliteSynchronous: config.sqliteSynchronous,
@@ -99,6 +123,42 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     statementTimeoutMs: config.dbStatementTimeoutMs,
     onIdleError: (err) => log.warn({ err }, "database connection lost"),
   });
+  const tracing =
+    config.tracing === "on" || (config.tracing === "auto" && tracingEnabled(process.env))
+      ? new Tracing(BASALT_VERSION)
+      : null;
+  let metrics: Metrics | null = null;
+  // statements are timed (metrics) and traced (a child span of the request or job running them) only when
+  // one of the two is on; otherwise the database is used as opened
+  const db =
+    tracing || config.metrics
+      ? observeDatabase(rawDb, (sql) => {
+          const kind = statementKind(sql);
+          const span = tracing?.startChild(kind.toUpperCase(), {
+            "db.system.name": rawDb.dialect.name,
+            "db.operation.name": kind.toUpperCase(),
+            "db.query.text": sql.length > 2000 ? sql.slice(0, 2000) : sql,
+          });
+          if (!metrics && !span) return undefined;
+          const started = performance.now();
+          return (err) => {
+            metrics?.queryFinished(sql, (performance.now() - started) / 1000);
+            if (!span) return;
+            if (err) failSpan(span, err);
+            span.end();
+          };
+        })
+      : rawDb;
+  const stopCompileSpans = tracing
+    ? observeRuleCompiles((collection) => {
+        const span = tracing.startChild("rules compile", { "basalt.collection": collection });
+        if (!span) return undefined;
+        return (err) => {
+          if (err) failSpan(span, err);
+          span.end();
+        };
+      })
+    : () => undefined;
   let shared: SharedServices | undefined;
   let stopJobs: (() => Promise<void>) | undefined;
   let aux: { db: Database; owned: boolean } | undefined;
@@ -142,6 +202,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       await files.use(storageFor(s3));
     });
     const jobs = new JobsService(db, log, {
+      ...(tracing ? { tracer: tracing } : {}),
       pollMs: config.jobsPollMs,
       leaseMs: config.jobsLeaseMs,
       retentionMs: config.jobsRetentionMs,
@@ -187,6 +248,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       },
       log,
       jobs,
+      tracing ?? NO_TRACER,
     );
     mail.start();
     const webhooks = new WebhooksService({
@@ -198,8 +260,27 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       events,
       allowedTargets: config.webhookAllowedTargets,
       timeoutMs: config.webhookTimeoutMs,
+      ...(tracing ? { tracer: tracing } : {}),
     });
     await webhooks.init();
+    if (config.metrics) {
+      const logsService = logs;
+      metrics = new Metrics({
+        realtime: () => ({
+          clients: realtime.size,
+          subscriptions: realtime.subscriptionCount,
+          dropped: realtime.droppedClients,
+        }),
+        jobs: () => jobs.stats(),
+        webhooks: () => webhooks.outcomes,
+        logs: () => ({
+          buffered: logsService.buffered,
+          dropped: logsService.dropped,
+          written: logsService.written,
+        }),
+        rulesCache: rulesCacheStats,
+      });
+    }
     const recordMatchesRule: App["recordMatchesRule"] = async (collection, record, rule, req) => {
       if (req.auth?.isSuperuser || rule === "") return true;
       if (rule === null) return false;
@@ -225,6 +306,9 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       installer: new InstallerService(),
       logs,
       logger,
+      metrics,
+      tracing,
+      tracer: tracing ?? NO_TRACER,
       recordMatchesRule,
       collections,
       auth,
@@ -250,6 +334,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         await shared?.close();
         await logs?.close();
         if (aux?.owned) await aux.db.close();
+        stopCompileSpans();
+        await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, "traces could not be exported"));
         await db.close();
       },
     };
@@ -257,6 +343,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     await stopJobs?.();
     await shared?.close();
     if (aux?.owned) await aux.db.close();
+    stopCompileSpans();
+    await tracing?.shutdown().catch(() => undefined);
     await db.close();
     throw err;
   }

@@ -73,6 +73,14 @@ export interface BasaltConfig {
   webhookAllowedTargets: ("loopback" | "private")[];
   /** How long one webhook delivery attempt may take, redirects included, in ms. */
   webhookTimeoutMs: number;
+  /** Serve Prometheus metrics at `/api/metrics` (and record them). */
+  metrics: boolean;
+  /** When set, `/api/metrics` needs `Authorization: Bearer <token>` (or a superuser). */
+  metricsToken: string;
+  /** OpenTelemetry traces: `auto` follows the `OTEL_*` environment variables (off unless an OTLP endpoint or exporter is named). */
+  tracing: "auto" | "on" | "off";
+  /** The process log's format: one JSON object per line, or coloured lines for a terminal. */
+  logFormat: "json" | "pretty";
 }
 
 /** The defaults `basalt serve` uses. */
@@ -112,6 +120,10 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   jobsRetentionMs: 24 * 3_600_000,
   webhookAllowedTargets: [],
   webhookTimeoutMs: 10_000,
+  metrics: false,
+  metricsToken: "",
+  tracing: "auto",
+  logFormat: "json",
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

@@ -22,6 +22,7 @@ export {
   DbUnavailableError,
   UniqueViolationError,
 } from "./errors.js";
+export { observeDatabase, type QueryObserver, statementKind } from "./observed.js";
 export { isPostgresUrl, type OpenDatabaseOptions, openAuxiliaryDatabase, openDatabase } from "./open.js";
 export { postgresDialect } from "./postgres/dialect.js";
 export { openPostgres, PostgresDatabase, type PostgresOptions } from "./postgres/driver.js";

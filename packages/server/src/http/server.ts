@@ -2,13 +2,14 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import cors from "@fastify/cors";
 import helmet from "@fastify/helmet";
+import { type Context, trace } from "@opentelemetry/api";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
 import { uploadLimits } from "../api/upload-limits.js";
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { ApiError } from "../errors/index.js";
-import { redactUrl } from "../observability/index.js";
+import { failSpan, redactUrl } from "../observability/index.js";
 import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { registerAdminUi } from "./admin-ui.js";
 import { handleError, handleNotFound } from "./error-handler.js";
@@ -20,6 +21,8 @@ declare module "fastify" {
     auth: RequestAuth | null;
     /** The error this request was answered with, kept for its log entry. */
     failure: ApiError | null;
+    /** The request's tracing context (its server span), when tracing is on. */
+    traceContext: Context | null;
   }
   interface FastifyContextConfig {
     /** Successful answers of this route are not stored in the request logs (PocketBase's logs routes). */
@@ -112,6 +115,8 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
 
   server.decorateRequest("auth", null);
   server.decorateRequest("failure", null);
+  server.decorateRequest("traceContext", null);
+  registerObservabilityHooks(server, app);
   // Callback-style hooks: a guest request (no Authorization header) costs no promise on the hot path.
   server.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
@@ -135,11 +140,21 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
           ms: Math.round(reply.elapsedTime * 100) / 100,
           ip: request.ip,
           auth: auth ? `${auth.collection.name}/${String(auth.record.id)}` : undefined,
+          traceId: request.traceContext
+            ? trace.getSpan(request.traceContext)?.spanContext().traceId
+            : undefined,
         },
         "request",
       );
     }
     const failure = request.failure;
+    app.metrics?.requestFinished(
+      request.method,
+      request.routeOptions.url ?? "unmatched",
+      status,
+      reply.elapsedTime / 1000,
+    );
+    if (request.traceContext) endServerSpan(request.traceContext, status);
     if (!failure && status < 400 && request.routeOptions.config.skipSuccessLog) return;
     app.logs.request({
       method: request.method,
@@ -161,4 +176,54 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   registerApi(server, app);
   await registerAdminUi(server);
   return server;
+}
+
+function endServerSpan(ctx: Context, status: number): void {
+  const span = trace.getSpan(ctx);
+  if (!span) return;
+  span.setAttribute("http.response.status_code", status);
+  if (status >= 500) failSpan(span, new Error(`HTTP ${status}`));
+  span.end();
+}
+
+/**
+ * Metrics and tracing hooks, registered only when each is on (so neither costs anything when off). A
+ * request's server span is named by its route template; the handler runs inside its context (set again
+ * after the body is read, whose stream events run outside it), so child spans attach to it.
+ */
+function registerObservabilityHooks(server: FastifyInstance, app: App): void {
+  const { metrics, tracing } = app;
+  if (metrics) {
+    server.addHook("onRequest", (_request, _reply, done) => {
+      metrics.requestStarted();
+      done();
+    });
+  }
+  if (!tracing) return;
+  server.addHook("onRequest", (request, _reply, done) => {
+    const route = request.routeOptions.url;
+    const ctx = tracing.startServerSpan(
+      route ? `${request.method} ${route}` : request.method,
+      request.headers,
+      {
+        "http.request.method": request.method,
+        "http.route": route ?? "",
+        "url.path": request.url.split("?", 1)[0].slice(0, 2000),
+        "url.scheme": request.protocol,
+        "client.address": request.ip,
+        "user_agent.original": String(request.headers["user-agent"] ?? "").slice(0, 500),
+        "basalt.request.id": request.id,
+      },
+    );
+    request.traceContext = ctx;
+    tracing.runIn(ctx, done);
+  });
+  server.addHook("preHandler", (request, _reply, done) => {
+    if (request.traceContext) tracing.runIn(request.traceContext, done);
+    else done();
+  });
+  server.addHook("onRequestAbort", (request, done) => {
+    if (request.traceContext) endServerSpan(request.traceContext, 499);
+    done();
+  });
 }

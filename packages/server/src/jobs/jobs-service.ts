@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Database, Queryable } from "../db/index.js";
-import { randomString } from "../util/index.js";
+import { randomString, type SpanTracer } from "../util/index.js";
 import type { BackoffOptions } from "./backoff.js";
 import {
   cancelJobRow,
@@ -75,6 +75,8 @@ export interface JobsOptions {
   pollMs: number;
   /** How long a claimed job stays reserved without a heartbeat before another worker may take it (ms). */
   leaseMs: number;
+  /** Runs each attempt in a tracing span (none when omitted). */
+  tracer?: SpanTracer;
   /** How long done and cancelled jobs are kept (ms). */
   retentionMs: number;
 }
@@ -179,6 +181,18 @@ export class JobsService {
     return result;
   }
 
+  private traced(queue: string, handler: JobHandler): JobHandler {
+    const tracer = this.options.tracer;
+    if (!tracer) return handler;
+    return (job) =>
+      tracer.span(
+        `job ${queue}`,
+        { "messaging.destination.name": queue, "basalt.job.id": job.id, "basalt.job.attempt": job.attempt },
+        () => handler(job),
+        "consumer",
+      );
+  }
+
   /**
    * Runs a queue's jobs in this process with `handler` (one handler per queue; a second call replaces the
    * first). The handler gets the payload, the attempt number and an AbortSignal that fires on timeout or
@@ -195,7 +209,7 @@ export class JobsService {
       db: this.db,
       log: this.log,
       queue,
-      handler: handler as JobHandler,
+      handler: this.traced(queue, handler as JobHandler),
       concurrency: Math.max(1, Math.trunc(options.concurrency ?? 1)),
       timeoutMs: Math.max(1, options.timeout ?? 300_000),
       backoff: options.backoff ?? {},

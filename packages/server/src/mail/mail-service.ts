@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { JobsService } from "../jobs/index.js";
+import { NO_TRACER, type SpanTracer } from "../util/index.js";
 import { LogMailer } from "./log-mailer.js";
 import type { MailAddress, Mailer, MailMessage } from "./mailer.js";
 import { type EmailTemplateText, renderEmail, type TemplateValues } from "./render-email.js";
@@ -39,6 +40,7 @@ export class MailService {
     private readonly settings: () => MailSettings,
     private readonly log: Logger,
     private readonly jobs: JobsService | null = null,
+    private readonly tracer: SpanTracer = NO_TRACER,
   ) {
     this.logMailer = new LogMailer(log);
   }
@@ -48,7 +50,12 @@ export class MailService {
     this.jobs?.handle<MailMessage>(
       MAIL_QUEUE,
       async ({ payload }) => {
-        await this.transport(this.settings().smtp).send(payload);
+        const smtp = this.settings().smtp;
+        await this.tracer.span(
+          "email send",
+          { "basalt.mail.transport": smtp?.enabled ? "smtp" : "log" },
+          () => this.transport(smtp).send(payload),
+        );
       },
       { concurrency: 2, timeout: 60_000, backoff: { baseMs: 2000, maxMs: 600_000 } },
     );

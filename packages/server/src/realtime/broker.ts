@@ -56,6 +56,7 @@ export class RealtimeBroker {
   private readonly sweeper: NodeJS.Timeout;
   private readonly usage: RealtimeUsage;
   private checks = 0;
+  private droppedCount = 0;
 
   constructor(
     private readonly deps: BrokerDeps,
@@ -94,6 +95,18 @@ export class RealtimeBroker {
     return this.clients.size;
   }
 
+  /** Clients disconnected for exceeding a limit (unread buffer, check budget) since start. */
+  get droppedClients(): number {
+    return this.droppedCount;
+  }
+
+  /** Subscriptions held by the connected clients. */
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const c of this.clients.values()) n += c.subscriptions.size;
+    return n;
+  }
+
   /** The limits this broker enforces. */
   get limits(): RealtimeLimits {
     return this.options;
@@ -120,6 +133,7 @@ export class RealtimeBroker {
     const client = new RealtimeClient(id, ip, res, this.options.maxBufferBytes, (c) => {
       this.clients.delete(c.id);
       this.usage.disconnected(c.ip, c.subscriptionBytes);
+      if (c.dropped) this.droppedCount++;
     });
     this.clients.set(id, client);
     this.usage.connected(ip);

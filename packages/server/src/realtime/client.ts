@@ -11,6 +11,8 @@ export class RealtimeClient {
   /** When the client last received an event or changed its subscriptions (ms since epoch). */
   lastActivity = Date.now();
   private closed = false;
+  /** True when the server disconnected the client for exceeding a limit (not for leaving). */
+  dropped = false;
 
   constructor(
     readonly id: string,
@@ -40,7 +42,7 @@ export class RealtimeClient {
   sendJson(event: string, json: string): boolean {
     if (this.closed) return false;
     if (this.res.writableLength > this.maxBufferBytes) {
-      this.close();
+      this.drop();
       return false;
     }
     this.res.write(`id:${this.id}\nevent:${event}\ndata:${json}\n\n`);
@@ -51,6 +53,13 @@ export class RealtimeClient {
   /** Marks activity that keeps the connection open (a subscription change). */
   keepAlive(): void {
     this.lastActivity = Date.now();
+  }
+
+  /** Disconnects the client for exceeding a limit (counted in the metrics); the SDK reconnects. */
+  drop(): void {
+    if (this.closed) return;
+    this.dropped = true;
+    this.close();
   }
 
   /** Ends the stream and unregisters the client. */

@@ -140,7 +140,7 @@ export async function deliverRecordEvent(
       { collection: collection.name, refused: refused.size, checks: admitted.size },
       "realtime check budget exceeded: disconnecting the clients asking for the most checks",
     );
-    for (const c of refused) c.close();
+    for (const c of refused) c.drop();
   }
 
   const toRun = [...admitted].map((k) => checks.get(k) as Check);

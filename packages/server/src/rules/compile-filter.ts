@@ -95,6 +95,25 @@ const VARIANTS_MAX = 16;
 const shapeCache = new Map<string, Shape[]>();
 const parseCache = new Map<string, FilterExpr>();
 let cachedSchemaVersion: number | undefined;
+const cacheCounts = { hits: 0, misses: 0 };
+const compileObservers = new Set<RuleCompileObserver>();
+
+/**
+ * Told when a filter or rule is compiled (a cache miss); the function it returns, if any, is called when the
+ * compile ends, with the error if it failed (for tracing spans).
+ */
+export type RuleCompileObserver = (collection: string) => ((error?: unknown) => void) | undefined;
+
+/** Registers a compile observer; returns the function that removes it. */
+export function observeRuleCompiles(observer: RuleCompileObserver): () => void {
+  compileObservers.add(observer);
+  return () => compileObservers.delete(observer);
+}
+
+/** Cache hits and misses of compiled filters and rules since the process started (for metrics). */
+export function rulesCacheStats(): { hits: number; misses: number } {
+  return { ...cacheCounts };
+}
 
 /** Drops every cached parse and compile (call when any collection or rule changes). */
 export function clearRulesCache(): void {
@@ -131,11 +150,13 @@ export function cachedShape(key: string, request: RequestInfo, compile: () => Sh
           shapeCache.delete(key);
           shapeCache.set(key, variants);
         }
+        cacheCounts.hits++;
         return shape;
       }
     }
   }
-  const shape = compile();
+  cacheCounts.misses++;
+  const shape = compileObservers.size ? observedCompile(key, compile) : compile();
   if (variants) {
     if (variants.length >= VARIANTS_MAX) variants.shift();
     variants.push(shape);
@@ -144,6 +165,24 @@ export function cachedShape(key: string, request: RequestInfo, compile: () => Sh
     shapeCache.set(key, [shape]);
   }
   return shape;
+}
+
+function observedCompile(key: string, compile: () => Shape): Shape {
+  // keys read `kind, dialect, collection id, …` (see compileFilter and compileSort)
+  const collection = key.split("\u0000", 3)[2] ?? "";
+  const ends: ((error?: unknown) => void)[] = [];
+  for (const o of compileObservers) {
+    const end = o(collection);
+    if (end) ends.push(end);
+  }
+  try {
+    const shape = compile();
+    for (const end of ends) end();
+    return shape;
+  } catch (err) {
+    for (const end of ends) end(err);
+    throw err;
+  }
 }
 
 /** The number of cached compile keys (for tests and the bench). */

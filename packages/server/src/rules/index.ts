@@ -6,7 +6,10 @@ export {
   clearRulesCache,
   compileFilter,
   type FilterLimits,
+  observeRuleCompiles,
+  type RuleCompileObserver,
   rulesCacheSize,
+  rulesCacheStats,
 } from "./compile-filter.js";
 export { type CompiledSort, type CompileSortOptions, compileSort, MAX_SORT_KEYS } from "./compile-sort.js";
 export { FilterError, FilterForbiddenError } from "./errors.js";

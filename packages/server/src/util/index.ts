@@ -5,4 +5,5 @@ export { Mutex } from "./mutex.js";
 export { FORBIDDEN_KEYS, isPlainObject, safeKeys } from "./object.js";
 export { ID_ALPHABET, newRecordId, randomString } from "./random.js";
 export { Semaphore } from "./semaphore.js";
+export { NO_TRACER, type SpanAttributes, type SpanKindName, type SpanTracer } from "./span-tracer.js";
 export { settlesWithin } from "./within.js";

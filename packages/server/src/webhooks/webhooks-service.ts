@@ -4,7 +4,7 @@ import type { EventBus, RecordEvent } from "../core/events.js";
 import { type RecordsService, rowMatchesRule, serializeRecord } from "../core/records/index.js";
 import type { Database } from "../db/index.js";
 import type { JobContext, JobsService } from "../jobs/index.js";
-import { newRecordId, nowDateTime } from "../util/index.js";
+import { NO_TRACER, newRecordId, nowDateTime, type SpanTracer } from "../util/index.js";
 import { type AllowedTargets, BlockedTargetError, safePost } from "./safe-fetch.js";
 import { newWebhookSecret, standardWebhookHeaders } from "./signatures.js";
 import { readWebhookInput, type WebhookInput } from "./webhook-input.js";
@@ -51,6 +51,8 @@ export interface WebhooksDeps {
   allowedTargets: AllowedTargets;
   /** For one attempt, redirects included (ms). */
   timeoutMs: number;
+  /** Traces each delivery as an outbound HTTP span and sends its `traceparent` (none when omitted). */
+  tracer?: SpanTracer;
 }
 
 const ATTEMPTS = 6;
@@ -327,7 +329,7 @@ export class WebhooksService {
     const hook = await this.get(String(row.webhook));
     if (!hook) return;
     const body = String(row.body);
-    const headers = {
+    const headers: Record<string, string> = {
       "content-type": "application/json",
       "user-agent": "Basalt-Webhooks/1",
       ...standardWebhookHeaders(hook.secret, String(row.id), Math.floor(Date.now() / 1000), body),
@@ -336,12 +338,29 @@ export class WebhooksService {
     const attempts = Number(row.attempts) + 1;
     const last = job.attempt >= job.maxAttempts;
     try {
-      const res = await safePost(hook.url, body, headers, {
-        allowed: this.d.allowedTargets,
-        timeoutMs: this.d.timeoutMs,
-        maxResponseBytes: MAX_RESPONSE,
-        maxRedirects: 3,
-      });
+      const tracer = this.d.tracer ?? NO_TRACER;
+      const target = new URL(hook.url);
+      const res = await tracer.span(
+        "POST",
+        {
+          "http.request.method": "POST",
+          "server.address": target.hostname,
+          "url.full": `${target.origin}${target.pathname}`,
+          "basalt.webhook.id": hook.id,
+        },
+        async (set) => {
+          tracer.inject(headers);
+          const answer = await safePost(hook.url, body, headers, {
+            allowed: this.d.allowedTargets,
+            timeoutMs: this.d.timeoutMs,
+            maxResponseBytes: MAX_RESPONSE,
+            maxRedirects: 3,
+          });
+          set({ "http.response.status_code": answer.status });
+          return answer;
+        },
+        "client",
+      );
       const ok = res.status >= 200 && res.status < 300;
       await this.record(String(row.id), {
         status: ok ? "success" : last ? "failed" : "retrying",
