@@ -69,6 +69,10 @@ class ObservedQueryable implements Queryable {
   describeQuery(sql: string) {
     return this.inner.describeQuery(sql);
   }
+
+  bounded(timeoutMs: number): Queryable {
+    return new ObservedQueryable(this.inner.bounded(timeoutMs), this.observer);
+  }
 }
 
 class ObservedDatabase extends ObservedQueryable implements Database {
