@@ -1,15 +1,22 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { App } from "../core/app.js";
 
-/** `GET /api/health`: always public; superusers also see a few diagnostics, as in PocketBase. */
+/**
+ * `GET /api/health` (and `HEAD`): always public, `{code: 200, message: "API is healthy.", data: {}}` as in
+ * PocketBase. Superusers also see PocketBase's diagnostics (`canBackup`, `realIP`, `possibleProxyHeader`)
+ * and the state of each backing service: `database`, `redis` (when configured), `storage`, `queue`, plus
+ * the request logs' buffer.
+ */
 export function registerHealth(server: FastifyInstance, app: App): void {
-  const handler = async (request: import("fastify").FastifyRequest) => {
+  const handler = async (request: FastifyRequest) => {
     await app.db.ping();
     const data: Record<string, unknown> = {};
     if (request.auth?.isSuperuser) {
       data.canBackup = true;
       data.possibleProxyHeader = request.headers["x-forwarded-for"] ? "X-Forwarded-For" : "";
       data.realIP = request.ip;
+      Object.assign(data, await app.health());
+      data.logs = { buffered: app.logs.buffered, dropped: app.logs.dropped, written: app.logs.written };
     }
     return { message: "API is healthy.", code: 200, data };
   };

@@ -105,8 +105,60 @@ export interface App {
   checkAuthRule(collection: AuthCollection, record: RecordRow, req?: RecordRequest): Promise<void>;
   /** Deletes every record of a collection, with relation cascades; all or nothing. */
   truncateCollection(collection: Collection): Promise<void>;
+  /**
+   * The state of each backing service, for superusers' health checks: the database, Redis (when configured),
+   * the file storage and the job queue. Each check is bounded in time.
+   */
+  health(): Promise<HealthReport>;
   /** Closes the database; the HTTP server is closed by its owner first. */
   close(): Promise<void>;
+}
+
+/** One backing service's state: `ok`, how long the check took, and why it failed. */
+export interface ComponentHealth {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+  [detail: string]: unknown;
+}
+
+/** What `app.health()` reports. */
+export interface HealthReport {
+  database: ComponentHealth;
+  redis?: ComponentHealth;
+  storage: ComponentHealth;
+  queue: ComponentHealth;
+}
+
+const HEALTH_CHECK_MS = 2000;
+
+async function checkComponent(
+  detail: Record<string, unknown>,
+  check: () => Promise<Record<string, unknown> | undefined>,
+): Promise<ComponentHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const more = await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${HEALTH_CHECK_MS} ms`)),
+          HEALTH_CHECK_MS,
+        );
+      }),
+    ]);
+    return { ok: true, latencyMs: Math.round(performance.now() - started), ...detail, ...more };
+  } catch (err) {
+    return {
+      ok: false,
+      latencyMs: Math.round(performance.now() - started),
+      ...detail,
+      error: err instanceof Error ? err.message : String(err),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The version Basalt reports (traces' `service.version`). */
@@ -325,6 +377,30 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         throw forbidden("The request doesn't satisfy the collection requirements to authenticate.");
       },
       truncateCollection: (c) => truncateCollection(db, collections.list(), c),
+      health: async () => {
+        const redis = shared?.pingRedis;
+        const [database, redisState, storage, queue] = await Promise.all([
+          checkComponent({ type: db.dialect.name }, async () => {
+            await db.ping();
+            return undefined;
+          }),
+          redis
+            ? checkComponent({}, async () => {
+                await redis();
+                return undefined;
+              })
+            : undefined,
+          checkComponent({ type: settings.get().s3.enabled ? "s3" : "local" }, async () => {
+            await files.storage.exists("basalt-health-check");
+            return undefined;
+          }),
+          checkComponent({}, async () => {
+            const s = await jobs.stats();
+            return { queues: s.queues, processed: s.processed };
+          }),
+        ]);
+        return { database, ...(redisState ? { redis: redisState } : {}), storage, queue };
+      },
       close: async () => {
         realtime.closeAll();
         // running jobs finish (or go back to the queue) while the database is still open

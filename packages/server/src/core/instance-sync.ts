@@ -19,6 +19,8 @@ export interface SharedServices {
   readonly bus: RealtimeBus;
   /** The shared counters; absent without Redis (the limiter keeps them in memory). */
   readonly rateLimits?: RedisRateLimitStore;
+  /** Checks Redis answers (health); absent without Redis. */
+  pingRedis?(): Promise<void>;
   /** Closes the connections. */
   close(): Promise<void>;
 }
@@ -52,6 +54,7 @@ export async function openSharedServices(config: BasaltConfig, log: Logger): Pro
   return {
     bus,
     rateLimits,
+    pingRedis: () => bus.ping(),
     close: async () => {
       await Promise.all([bus.close(), rateLimits.close()]);
     },

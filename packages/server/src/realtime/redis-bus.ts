@@ -158,6 +158,11 @@ export class RedisBus implements RealtimeBus {
     this.deliver(envelope.m);
   }
 
+  /** Round-trips a PING to Redis (health checks); rejects when Redis does not answer. */
+  async ping(): Promise<void> {
+    await this.pub.ping();
+  }
+
   private reconnected(): void {
     this.options.log.warn("realtime bus: resubscribed to Redis; reloading caches");
     this.deliver({ kind: "control", change: "reconnected", origin: this.instanceId });
