@@ -18,7 +18,7 @@ export const passwordField: FieldType = {
     e.int("min", field.min, 0, 71);
     // max 0 means "no explicit maximum" (71 bytes, bcrypt's limit, in PocketBase)
     e.int("max", field.max, Number(field.max) === 0 ? 0 : Number(field.min) || 0, 71);
-    e.regex("pattern", field.pattern);
+    e.linearRegex("pattern", field.pattern);
     if (Number(field.cost) !== 0) e.int("cost", field.cost, 4, 31);
     return e.result();
   },

@@ -1,4 +1,5 @@
 import { type ErrorData, fieldError } from "../../errors/index.js";
+import { compileLinearPattern } from "../../util/index.js";
 import { MAX_SAFE_INT } from "./field.js";
 
 /** Collects option errors by key; `result()` is null when there are none. */
@@ -34,6 +35,27 @@ export class SettingsErrors {
       new RegExp(text, "u");
     } catch {
       this.add(key, "validation_invalid_regex", "Invalid regular expression.");
+    }
+  }
+
+  /**
+   * Requires a pattern that values are matched against: RE2 syntax, which matches in linear time (no
+   * look-arounds or back-references), as PocketBase's Go patterns (issue 10).
+   */
+  linearRegex(key: string, value: unknown, required = false): void {
+    const text = String(value ?? "");
+    if (!text) {
+      if (required) this.add(key, "validation_required", "Cannot be blank.");
+      return;
+    }
+    try {
+      compileLinearPattern(text);
+    } catch {
+      this.add(
+        key,
+        "validation_invalid_regex",
+        "Invalid regular expression: patterns use RE2 syntax (no look-arounds or back-references).",
+      );
     }
   }
 

@@ -19,7 +19,7 @@ export const textField: FieldType = {
     e.int("min", field.min);
     // max 0 means "no explicit maximum" (PocketBase then applies its default of 5000 characters)
     e.int("max", field.max, Number(field.max) === 0 ? 0 : Number(field.min) || 0);
-    e.regex("pattern", field.pattern, field.primaryKey === true);
+    e.linearRegex("pattern", field.pattern, field.primaryKey === true);
     e.regex("autogeneratePattern", field.autogeneratePattern);
     if (field.primaryKey) {
       if (field.name !== "id")

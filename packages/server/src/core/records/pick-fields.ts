@@ -1,38 +1,11 @@
 import { badRequest } from "../../errors/index.js";
+import { htmlToText } from "../../util/index.js";
 
 /** Changes a picked value (PocketBase's `:modifier(args)`). */
 export type PickModifier = (value: unknown) => unknown;
 
 /** A parsed `fields` parameter: each dotted path with its optional modifier. */
 export type FieldsSpec = ReadonlyMap<string, PickModifier | null>;
-
-const EXCLUDED_TAGS =
-  "head|style|script|iframe|embed|applet|object|svg|img|picture|dialog|template|button|form|textarea|input|select|option";
-const INLINE_TAGS = new Set(
-  "a abbr acronym b bdo big br button cite code em i label q small span strong strike sub sup time".split(
-    " ",
-  ),
-);
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
-
-/** Plain text of an HTML fragment: excluded elements dropped, block elements separated, spaces collapsed. */
-export function htmlToText(html: string): string {
-  const noExcluded = html
-    .replace(/<!--[\s\S]*?-->/g, "")
-    .replace(new RegExp(`<(${EXCLUDED_TAGS})\\b[^>]*>[\\s\\S]*?<\\/\\1\\s*>`, "gi"), " ")
-    .replace(new RegExp(`<(${EXCLUDED_TAGS})\\b[^>]*\\/?>`, "gi"), " ");
-  const text = noExcluded.replace(/<\/?([a-z][a-z0-9-]*)\b[^>]*>/gi, (_m, tag: string) =>
-    INLINE_TAGS.has(tag.toLowerCase()) ? "" : " ",
-  );
-  const decoded = text.replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === "#") {
-      const code = e[1] === "x" || e[1] === "X" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1));
-      return Number.isFinite(code) && code > 0 && code < 0x110000 ? String.fromCodePoint(code) : m;
-    }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
-  return decoded.replace(/\s+/g, " ").trim();
-}
 
 /** `excerpt(max, withEllipsis?)`: a plain-text excerpt of at most `max` characters; other values pass through. */
 function excerpt(args: string[]): PickModifier {

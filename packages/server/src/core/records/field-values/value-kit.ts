@@ -1,5 +1,6 @@
 import type { SqlValue } from "../../../db/index.js";
 import { type FieldError, fieldError } from "../../../errors/index.js";
+import { compileLinearPattern, type LinearPattern } from "../../../util/index.js";
 import type { Field } from "../../fields/index.js";
 
 /** A submitted value of the wrong shape for its field: reported as that field's validation error. */
@@ -83,13 +84,13 @@ export function runeLength(text: string): number {
   return n;
 }
 
-/** Compiles a field's pattern once per pattern text. */
-const patterns = new Map<string, RegExp | null>();
-export function fieldPattern(pattern: string): RegExp | null {
+/** Compiles a field's pattern (RE2 syntax, linear-time matching) once per pattern text. */
+const patterns = new Map<string, LinearPattern | null>();
+export function fieldPattern(pattern: string): LinearPattern | null {
   let re = patterns.get(pattern);
   if (re === undefined) {
     try {
-      re = new RegExp(pattern, "u");
+      re = compileLinearPattern(pattern);
     } catch {
       re = null;
     }
