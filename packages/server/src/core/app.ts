@@ -10,7 +10,13 @@ import {
   statementKind,
 } from "../db/index.js";
 import { ApiError, forbidden } from "../errors/index.js";
-import { FilesService, LocalStorage, S3Storage, type Storage } from "../files/index.js";
+import {
+  collectionFilesPrefix,
+  FilesService,
+  LocalStorage,
+  S3Storage,
+  type Storage,
+} from "../files/index.js";
 import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import {
@@ -37,7 +43,13 @@ import { checkRule } from "./collections/rule-checker.js";
 import type { BasaltConfig } from "./config.js";
 import { EventBus } from "./events.js";
 import { openSharedServices, type SharedServices, syncInstances } from "./instance-sync.js";
-import { type RecordRequest, type RecordRow, RecordsService, truncateCollection } from "./records/index.js";
+import {
+  planDeletedFiles,
+  type RecordRequest,
+  type RecordRow,
+  RecordsService,
+  truncateCollection,
+} from "./records/index.js";
 import { findRowWithRule } from "./records/records-query.js";
 import { defaultSettings, SettingsService } from "./settings/index.js";
 
@@ -103,7 +115,7 @@ export interface App {
    * (a guest when omitted); throws 403 when it does not match.
    */
   checkAuthRule(collection: AuthCollection, record: RecordRow, req?: RecordRequest): Promise<void>;
-  /** Deletes every record of a collection, with relation cascades; all or nothing. */
+  /** Deletes every record of a collection, with relation cascades, all or nothing; then their files. */
   truncateCollection(collection: Collection): Promise<void>;
   /**
    * The state of each backing service, for superusers' health checks: the database, Redis (when configured),
@@ -234,6 +246,11 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         filterMaxJoins: config.filterMaxJoins,
         queryTimeoutMs: config.queryTimeoutMs,
       },
+    });
+    // a deleted collection's files go once the deletion has committed (only the instance that made it acts)
+    collections.onChange(async ({ before, after }) => {
+      if (before && !after && before.type !== "view")
+        await files.discard([], [collectionFilesPrefix(before.id)]);
     });
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
@@ -376,7 +393,15 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         if (await recordMatchesRule(collection, record, rule, req)) return;
         throw forbidden("The request doesn't satisfy the collection requirements to authenticate.");
       },
-      truncateCollection: (c) => truncateCollection(db, collections.list(), c),
+      truncateCollection: async (c) => {
+        const cascaded: { collection: Collection; id: string }[] = [];
+        await truncateCollection(db, collections.list(), c, (dep, row) =>
+          cascaded.push({ collection: dep, id: String(row.id) }),
+        );
+        // after the commit only: the collection's folder, and the folders of records cascaded elsewhere
+        const others = planDeletedFiles(cascaded)?.deletePrefixes ?? [];
+        await files.discard([], [collectionFilesPrefix(c.id), ...others]);
+      },
       health: async () => {
         const redis = shared?.pingRedis;
         const [database, redisState, storage, queue] = await Promise.all([

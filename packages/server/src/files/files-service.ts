@@ -14,6 +14,11 @@ export function recordFileKey(collectionId: string, recordId: string, name: stri
   return `${collectionId}/${recordId}/${name}`;
 }
 
+/** The folder of every file of a collection (dropped with the collection, or when it is truncated). */
+export function collectionFilesPrefix(collectionId: string): string {
+  return `${collectionId}/`;
+}
+
 /** The folder of a record's files (and their thumbnails). */
 export function recordFilesPrefix(collectionId: string, recordId: string): string {
   return `${collectionId}/${recordId}/`;

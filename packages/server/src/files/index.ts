@@ -1,5 +1,6 @@
 export { extractExtension, normalizeFileName, snakeCase, THUMB_SIZE_RE } from "./file-names.js";
 export {
+  collectionFilesPrefix,
   FilesService,
   type PlannedUpload,
   recordFileKey,

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { DbTimeoutError, DbUnavailableError } from "../db/index.js";
 import { ApiError, DEFAULT_MESSAGES, LimitError } from "../errors/index.js";
+import { closeAfterAnswer } from "./linger-close.js";
 
 /** Maps a Fastify framework error (parse, limits, media type) to an ApiError, or null for anything else. */
 function frameworkError(err: FastifyError): ApiError | null {
@@ -50,6 +51,8 @@ export function handleError(err: FastifyError, request: FastifyRequest, reply: F
   }
   request.failure = apiError;
   if (apiError.status === 429) reply.header("Retry-After", reply.getHeader("retry-after") ?? "1");
+  // refused before its body was read in full (a limit crossed mid-upload): no reading the rest
+  closeAfterAnswer(request, reply);
   reply.status(apiError.status).send(apiError.toJSON());
 }
 

@@ -87,11 +87,16 @@ export async function deleteWithCascade(
   }
 }
 
-/** Deletes every record of a collection (with cascades), in one transaction; all or nothing. */
+/**
+ * Deletes every record of a collection (with cascades), in one transaction; all or nothing. `onDeleted` is
+ * told of the cascaded records of other collections (the truncated collection's own rows go without a call:
+ * its whole storage folder can be dropped after the commit).
+ */
 export async function truncateCollection(
   q: Queryable,
   all: readonly Collection[],
   collection: Collection,
+  onDeleted?: (collection: Collection, row: Record<string, unknown>) => void,
 ): Promise<void> {
   const t = q.dialect.quoteIdent;
   await q.transaction(async (tx) => {
@@ -103,7 +108,12 @@ export async function truncateCollection(
       (r) => r.id,
     );
     try {
-      await deleteWithCascade(tx, all, collection, ids);
+      const others = onDeleted
+        ? (c: Collection, row: Record<string, unknown>) => {
+            if (c.id !== collection.id) onDeleted(c, row);
+          }
+        : undefined;
+      await deleteWithCascade(tx, all, collection, ids, others);
     } catch (err) {
       throw badRequest(
         "Failed to truncate collection (most likely due to required cascade delete record references).",

@@ -7,6 +7,7 @@ export {
   type FieldValues,
   isEmailFormat,
 } from "./field-values/index.js";
+export { planDeletedFiles } from "./files-plan.js";
 export { type FieldsSpec, parseFields, pickFields } from "./pick-fields.js";
 export { type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.js";
 export { MAX_EXPAND_DEPTH, parseExpand } from "./records-enrich.js";
