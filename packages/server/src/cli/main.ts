@@ -4,6 +4,12 @@ import { runImport } from "./import.js";
 import { runServe } from "./serve.js";
 import { runSuperuserDelete, runSuperuserUpsert } from "./superuser.js";
 
+function bool(value: string): boolean {
+  if (/^(1|t|true|on|yes)$/i.test(value)) return true;
+  if (/^(0|f|false|off|no)$/i.test(value)) return false;
+  throw new InvalidArgumentError("must be true or false");
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive whole number");
@@ -198,6 +204,20 @@ program
       .env("BASALT_QUERY_TIMEOUT")
       .argParser(positiveInt)
       .default(3_000),
+  )
+  .addOption(
+    new Option("--public-dir <path>", "folder of static files served at / (PocketBase's pb_public)")
+      .env("BASALT_PUBLIC_DIR")
+      .default("./basalt_public"),
+  )
+  .addOption(
+    new Option(
+      "--index-fallback [bool]",
+      "serve the public folder's index.html for missing paths without an extension (single-page apps)",
+    )
+      .env("BASALT_INDEX_FALLBACK")
+      .argParser(bool)
+      .default(true),
   )
   .addHelpText(
     "after",

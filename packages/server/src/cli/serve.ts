@@ -36,6 +36,8 @@ export interface ServeOptions {
   filterMaxFanout: number;
   filterMaxJoins: number;
   queryTimeout: number;
+  publicDir: string;
+  indexFallback: boolean;
 }
 
 const list = (value: string) =>
@@ -81,6 +83,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       filterMaxFanout: opts.filterMaxFanout,
       filterMaxJoins: opts.filterMaxJoins,
       queryTimeoutMs: opts.queryTimeout,
+      publicDir: opts.publicDir,
+      indexFallback: opts.indexFallback,
     };
     const log = createLogger(opts.logLevel, opts.logFormat);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));

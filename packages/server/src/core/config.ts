@@ -81,6 +81,10 @@ export interface BasaltConfig {
   tracing: "auto" | "on" | "off";
   /** The process log's format: one JSON object per line, or coloured lines for a terminal. */
   logFormat: "json" | "pretty";
+  /** The folder served at `/` (PocketBase's `pb_public`); when it does not exist `/` shows a short page. */
+  publicDir: string;
+  /** Whether a missing path (without a file extension) in the public folder gets its `index.html` (SPAs). */
+  indexFallback: boolean;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -124,6 +128,8 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   metricsToken: "",
   tracing: "auto",
   logFormat: "json",
+  publicDir: "./basalt_public",
+  indexFallback: true,
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

@@ -14,6 +14,7 @@ import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { registerAdminUi } from "./admin-ui.js";
 import { handleError, handleNotFound } from "./error-handler.js";
 import { registerMultipartBody } from "./multipart-body.js";
+import { registerPublicDir } from "./public-dir.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -175,6 +176,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   server.setNotFoundHandler(handleNotFound);
   registerApi(server, app);
   await registerAdminUi(server);
+  await registerPublicDir(server, { dir: app.config.publicDir, indexFallback: app.config.indexFallback });
   return server;
 }
 
