@@ -22,12 +22,14 @@ import { registerAuthVerification } from "./records-auth-verification.js";
 import { registerAuthWithOAuth2 } from "./records-auth-with-oauth2.js";
 import { registerAuthWithPassword } from "./records-auth-with-password.js";
 import { registerRecordsCrud } from "./records-crud.js";
+import { registerRequestHooks } from "./request-hooks.js";
 import { registerSettings } from "./settings.js";
 import { registerSettingsTestEmail } from "./settings-test-email.js";
 import { registerWebhooks } from "./webhooks.js";
 
 /** Registers every API route group on the server. */
 export function registerApi(server: FastifyInstance, app: App): void {
+  registerRequestHooks(server, app);
   registerRateLimits(server, app);
   registerHealth(server, app);
   registerInstaller(server, app);

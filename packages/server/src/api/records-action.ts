@@ -1,6 +1,7 @@
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { Collection } from "../core/collections/index.js";
+import type { RequestEvent, RequestHookName } from "../core/events.js";
 import type { ExpandBudget, RecordRequest, RecordsService } from "../core/records/index.js";
 import { badRequest, fieldError, notFound } from "../errors/index.js";
 import { UploadedFile } from "../files/index.js";
@@ -25,6 +26,9 @@ export interface ActionCaller {
   readonly context: string;
   /** Shared by every action of one batch; a fresh one per action when omitted. */
   readonly expandBudget?: ExpandBudget;
+  /** The client's address and the URL asked for (what request hooks see). */
+  readonly ip?: string;
+  readonly url?: string;
 }
 
 /** The first value of each query parameter, as strings. */
@@ -63,21 +67,87 @@ function bodyOf(collection: Collection, body: unknown): Record<string, unknown> 
   return body;
 }
 
+type ActionResult = { status: number; body: unknown };
+
+const REQUEST_HOOKS: Record<RecordAction["kind"], RequestHookName> = {
+  list: "onRecordsListRequest",
+  view: "onRecordViewRequest",
+  create: "onRecordCreateRequest",
+  update: "onRecordUpdateRequest",
+  upsert: "onRecordCreateRequest",
+  delete: "onRecordDeleteRequest",
+};
+
+/** The request hook of an action (an upsert of an existing record is an update). */
+async function requestHookOf(
+  app: App,
+  records: RecordsService,
+  collection: Collection,
+  action: RecordAction,
+) {
+  if (action.kind !== "upsert") return app.hooks[REQUEST_HOOKS[action.kind]];
+  const id = isPlainObject(action.body) ? action.body.id : undefined;
+  if (typeof id !== "string" || id === "") return app.hooks.onRecordCreateRequest;
+  const q = records.queryContext({ auth: null }).q;
+  const t = q.dialect.quoteIdent;
+  const exists = await q.get(`SELECT 1 FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [id]);
+  return exists ? app.hooks.onRecordUpdateRequest : app.hooks.onRecordCreateRequest;
+}
+
 /**
  * Runs one records operation through the records service and returns PocketBase's status and JSON body
- * (records enriched with `expand`/`fields` as the query asks). Errors are thrown as ApiErrors.
+ * (records enriched with `expand`/`fields` as the query asks), inside its request hook
+ * (`onRecordCreateRequest`, …) when handlers are bound. Errors are thrown as ApiErrors.
  */
 export async function runRecordAction(
   app: App,
   records: RecordsService,
   action: RecordAction,
   caller: ActionCaller,
-): Promise<{ status: number; body: unknown }> {
+): Promise<ActionResult> {
   const collection = collectionOr404(app, action.collection);
   const body =
     action.kind === "create" || action.kind === "update" || action.kind === "upsert"
       ? bodyOf(collection, action.body)
       : undefined;
+  const hook =
+    app.hooks.onRecordsListRequest.length ||
+    app.hooks.onRecordViewRequest.length ||
+    app.hooks.onRecordCreateRequest.length ||
+    app.hooks.onRecordUpdateRequest.length ||
+    app.hooks.onRecordDeleteRequest.length
+      ? await requestHookOf(app, records, collection, action)
+      : undefined;
+  if (!hook?.hasFor(collection)) return perform(records, collection, action, caller, body);
+  const e = {
+    request: {
+      method: caller.method,
+      url: caller.url ?? "",
+      headers: caller.headers,
+      query: action.query,
+      params: { collection: action.collection, ...(action.id ? { id: action.id } : {}) },
+      auth: caller.auth,
+      ip: caller.ip ?? "",
+    },
+    collection,
+    body: body ?? {},
+    ...(action.id ? { id: action.id } : {}),
+  } as Omit<RequestEvent, "next">;
+  await hook.trigger(e, async () => {
+    const result = await perform(records, collection, action, caller, body ? e.body : undefined);
+    e.response = result;
+    if (isPlainObject(result.body) && action.kind !== "list") e.record = result.body;
+  });
+  return e.response ? { status: e.response.status, body: e.response.body } : { status: 204, body: null };
+}
+
+async function perform(
+  records: RecordsService,
+  collection: Collection,
+  action: RecordAction,
+  caller: ActionCaller,
+  body: Record<string, unknown> | undefined,
+): Promise<ActionResult> {
   const req: RecordRequest = {
     auth: caller.auth,
     headers: caller.headers,

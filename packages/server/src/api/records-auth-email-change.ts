@@ -13,7 +13,6 @@ import {
 import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
-  emitAuthUpdate,
   requiredEmail,
   sendRecordEmail,
   throwIfInvalid,
@@ -107,8 +106,9 @@ export function registerAuthEmailChange(server: FastifyInstance, app: App): void
     }
     throwIfInvalid(errors);
     const record = (auth as RequestAuth).record;
-    const after = await updateAuthRecord(app.db, collection, record, { email: newEmail, verified: true });
-    emitAuthUpdate(app, collection, record, after);
+    await app.records.systemUpdate(collection, record, (q) =>
+      updateAuthRecord(q, collection, record, { email: newEmail, verified: true }),
+    );
     return reply.status(204).send();
   });
 }

@@ -98,16 +98,6 @@ export function recordRequestOf(
   };
 }
 
-/** Tells realtime and the other listeners about an auth-system change to a record (after it is written). */
-export function emitAuthUpdate(
-  app: App,
-  collection: AuthCollection,
-  before: RecordRow,
-  after: RecordRow,
-): void {
-  if (before !== after) app.events.emit("record", { action: "update", collection, record: after, before });
-}
-
 /** Queues one of a collection's e-mails to an address, with the record's fields as `{RECORD:name}` values. */
 export function sendRecordEmail(
   app: App,
@@ -124,5 +114,19 @@ export function sendRecordEmail(
     const v = record[f.name];
     if (typeof v === "string" || typeof v === "number") recordValues[`RECORD:${f.name}`] = String(v);
   }
-  app.mail.send({ address: to }, template, { ...recordValues, ...values }, what);
+  const hook =
+    what === "verification"
+      ? app.hooks.onMailerRecordVerificationSend
+      : what === "password reset"
+        ? app.hooks.onMailerRecordPasswordResetSend
+        : what === "email change"
+          ? app.hooks.onMailerRecordEmailChangeSend
+          : what === "otp"
+            ? app.hooks.onMailerRecordOTPSend
+            : app.hooks.onMailerRecordAuthAlertSend;
+  app.mail.send({ address: to }, template, { ...recordValues, ...values }, what, {
+    hook,
+    collection,
+    record,
+  });
 }

@@ -1,9 +1,7 @@
 import { hashPassword, updateAuthRecord } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
-import type { RecordEvent } from "../core/events.js";
-import { deleteRow, findRow, insertRow, type RecordRow } from "../core/records/index.js";
-import type { Queryable } from "../db/index.js";
+import { findRow, type RecordRequest, type RecordRow, type RecordsService } from "../core/records/index.js";
 import { newRecordId, nowDateTime } from "../util/index.js";
 
 /** The record linked to a provider account in `_externalAuths`, or undefined. */
@@ -22,18 +20,21 @@ export async function findLinkedRecord(
   return row ? findRow(app.db, collection, row.recordRef) : undefined;
 }
 
+/** The system acting on its own records (auth flows): rules bypassed, hooks and events as for any write. */
+const SYSTEM: RecordRequest = { auth: null, system: true, method: "DELETE", context: "default" };
+
 /**
- * Records in `_externalAuths` (through `q`, usually the caller's transaction) that a record signs in with a
- * provider account. Returns the create event for the caller to emit once the transaction has committed.
+ * Records in `_externalAuths` (through `records`, usually bound to the caller's transaction) that a record
+ * signs in with a provider account; model hooks run and the event follows the commit.
  */
 export async function linkExternalAuth(
-  q: Queryable,
+  records: RecordsService,
   app: App,
   collection: AuthCollection,
   record: RecordRow,
   provider: string,
   providerId: string,
-): Promise<RecordEvent> {
+): Promise<void> {
   const ext = app.collections.get("_externalAuths");
   const now = nowDateTime();
   const row = {
@@ -45,22 +46,22 @@ export async function linkExternalAuth(
     created: now,
     updated: now,
   };
-  await insertRow(q, ext, row);
-  return { action: "create", collection: ext, record: row };
+  await records.systemInsert(ext, row);
 }
 
 /**
- * Deletes every provider account linked to a record (through `q`, usually the caller's transaction) except
- * `keep`, if given. Returns the delete events for the caller to emit once the transaction has committed.
+ * Deletes every provider account linked to a record (through `records`, usually bound to the caller's
+ * transaction) except `keep`, if given; model hooks run and the events follow the commit.
  */
 export async function unlinkExternalAuths(
-  q: Queryable,
+  records: RecordsService,
   app: App,
   collection: AuthCollection,
   record: RecordRow,
   keep?: { provider: string; providerId: string },
-): Promise<RecordEvent[]> {
+): Promise<void> {
   const ext = app.collections.get("_externalAuths");
+  const q = records.queryContext(SYSTEM).q;
   const t = q.dialect.quoteIdent;
   const rows = await q.all<RecordRow>(
     `SELECT * FROM ${t(ext.name)} WHERE ${t("collectionRef")} = ? AND ${t("recordRef")} = ?`,
@@ -69,8 +70,7 @@ export async function unlinkExternalAuths(
   const doomed = rows.filter(
     (r) => !keep || r.provider !== keep.provider || r.providerId !== keep.providerId,
   );
-  for (const r of doomed) await deleteRow(q, ext, String(r.id));
-  return doomed.map((r) => ({ action: "delete", collection: ext, record: r }));
+  for (const r of doomed) await records.delete(ext, String(r.id), SYSTEM);
 }
 
 /**
@@ -86,13 +86,11 @@ export async function verifyAccount(
   changes: { verified: true; password?: string },
 ): Promise<RecordRow> {
   const newPasswordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
-  let unlinked: RecordEvent[] = [];
-  const after = await app.db.transaction(async (tx) => {
-    const updated = await updateAuthRecord(tx, collection, record, { verified: true, newPasswordHash });
-    if (!record.verified) unlinked = await unlinkExternalAuths(tx, app, collection, record);
+  return app.records.transaction(async (records) => {
+    const updated = await records.systemUpdate(collection, record, (q) =>
+      updateAuthRecord(q, collection, record, { verified: true, newPasswordHash }),
+    );
+    if (!record.verified) await unlinkExternalAuths(records, app, collection, record);
     return updated;
   });
-  app.events.emit("record", { action: "update", collection, record: after, before: record });
-  for (const e of unlinked) app.events.emit("record", e);
-  return after;
 }

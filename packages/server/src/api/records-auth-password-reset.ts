@@ -1,12 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import { updateAuthRecord } from "../auth/index.js";
+import { hashPassword, updateAuthRecord } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { findField } from "../core/collections/index.js";
 import { badRequest, type ErrorData, fieldError } from "../errors/index.js";
 import { bodyObject } from "./guards.js";
 import {
   authCollectionOr404,
-  emitAuthUpdate,
   readEmailRequest,
   sendRecordEmail,
   throwIfInvalid,
@@ -93,8 +92,10 @@ export function registerAuthPasswordReset(server: FastifyInstance, app: App): vo
     if (stillSameEmail && !record.verified) {
       await verifyAccount(app, collection, record, { verified: true, password: password as string });
     } else {
-      const after = await updateAuthRecord(app.db, collection, record, { password: password as string });
-      emitAuthUpdate(app, collection, record, after);
+      const newPasswordHash = await hashPassword(password as string);
+      await app.records.systemUpdate(collection, record, (q) =>
+        updateAuthRecord(q, collection, record, { newPasswordHash }),
+      );
     }
     return reply.status(204).send();
   });

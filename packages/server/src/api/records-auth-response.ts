@@ -63,13 +63,18 @@ export async function sendAuthResponse(
   };
   const query = request.query as Record<string, unknown> | undefined;
   const expand = typeof query?.expand === "string" ? query.expand : undefined;
-  const [json] = await app.records.enrich(
-    collection,
-    [record],
-    { ...recordRequestOf(request), auth: self },
-    { expand },
-  );
-  const out: Record<string, unknown> = { token, record: json };
-  if (finish.meta) out.meta = finish.meta;
-  return reply.status(200).send(out);
+  const e = { collection, record, token, authMethod: finish.method || "token", meta: finish.meta };
+  await app.hooks.onRecordAuthRequest.trigger(e, async () => {
+    const [json] = await app.records.enrich(
+      collection,
+      [record],
+      { ...recordRequestOf(request), auth: self },
+      { expand },
+    );
+    const out: Record<string, unknown> = { token, record: json };
+    if (e.meta) out.meta = e.meta;
+    reply.status(200).send(out);
+  });
+  if (!reply.sent) reply.status(204).send();
+  return reply;
 }

@@ -10,7 +10,6 @@ import {
 } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
-import type { RecordEvent } from "../core/events.js";
 import { findRow, type RecordRow } from "../core/records/index.js";
 import { ApiError, badRequest, type ErrorData, fieldError, forbidden } from "../errors/index.js";
 import { isPlainObject } from "../util/index.js";
@@ -154,7 +153,6 @@ export function registerAuthWithOAuth2(server: FastifyInstance, app: App): void 
       const isNew = !found;
       const isCaller = found !== undefined && caller !== undefined && caller.id === found.id;
       const identity = { provider: form.provider, providerId: user.id };
-      const events: RecordEvent[] = [];
       let record: RecordRow;
       try {
         if (!found && collection.name === "_superusers") throw badRequest("Failed to authenticate.");
@@ -174,9 +172,10 @@ export function registerAuthWithOAuth2(server: FastifyInstance, app: App): void 
           if (!found) {
             current = await records.create(collection, { ...req, auth: null });
             if (String(current.email) === user.email && !current.verified) {
-              const after = await updateAuthRecord(tx, collection, current, { verified: true });
-              events.push({ action: "update", collection, record: after, before: current });
-              current = after;
+              const before = current;
+              current = await records.systemUpdate(collection, before, (q) =>
+                updateAuthRecord(q, collection, before, { verified: true }),
+              );
             }
           } else {
             // Decide on the row as it is now, not as it was read before the transaction.
@@ -187,27 +186,24 @@ export function registerAuthWithOAuth2(server: FastifyInstance, app: App): void 
             }
             const plan = existingRecordPlan(before, user, isCaller);
             if (plan.unlinkOthers) {
-              events.push(
-                ...(await unlinkExternalAuths(tx, app, collection, before, linked ? identity : undefined)),
-              );
+              await unlinkExternalAuths(records, app, collection, before, linked ? identity : undefined);
             }
             const password = plan.resetPassword
               ? resetHash !== undefined
                 ? { newPasswordHash: resetHash }
                 : { password: randomPassword() }
               : {};
-            current = await updateAuthRecord(tx, collection, before, { ...password, ...plan.changes });
-            if (current !== before) events.push({ action: "update", collection, record: current, before });
+            current = await records.systemUpdate(collection, before, (q) =>
+              updateAuthRecord(q, collection, before, { ...password, ...plan.changes }),
+            );
           }
-          if (!linked)
-            events.push(await linkExternalAuth(tx, app, collection, current, form.provider, user.id));
+          if (!linked) await linkExternalAuth(records, app, collection, current, form.provider, user.id);
           return current;
         });
       } catch (err) {
         if (err instanceof ApiError && err.status >= 500) throw err;
         throw badRequest("Failed to authenticate.", err instanceof ApiError ? err.data : {}, err);
       }
-      for (const e of events) app.events.emit("record", e);
       const fresh = (await findRow(app.db, collection, String(record.id))) ?? record;
       const meta = { ...user, avatarUrl: user.avatarURL, isNew };
       return sendAuthResponse(app, request, reply, collection, fresh, { method: "oauth2", meta });

@@ -25,7 +25,14 @@ async function throttleEmptySearch(app: App, request: FastifyRequest<{ Params: P
 
 /** The caller of a plain (non-batch) records request. */
 export function callerOf(request: FastifyRequest, context = "default"): ActionCaller {
-  return { auth: request.auth, headers: request.headers, method: request.method, context };
+  return {
+    auth: request.auth,
+    headers: request.headers,
+    method: request.method,
+    context,
+    url: request.url,
+    ip: request.ip,
+  };
 }
 
 /**

@@ -41,12 +41,13 @@ import {
 } from "./collections/index.js";
 import { checkRule } from "./collections/rule-checker.js";
 import type { BasaltConfig } from "./config.js";
-import { EventBus } from "./events.js";
+import { type AppHooks, createHooks, EventBus } from "./events.js";
 import { openSharedServices, type SharedServices, syncInstances } from "./instance-sync.js";
 import {
   planDeletedFiles,
   type RecordRequest,
   type RecordRow,
+  RecordsClient,
   RecordsService,
   truncateCollection,
 } from "./records/index.js";
@@ -64,6 +65,10 @@ export interface App {
   readonly records: RecordsService;
   /** Committed record events (emitted after the transaction commits). */
   readonly events: EventBus;
+  /** The hooks with PocketBase's names (issue 13): bind handlers to run around the app's actions. */
+  readonly hooks: AppHooks;
+  /** Records from code, as the system (`.as(auth)` for a caller), with the same validation and hooks. */
+  readonly recordsClient: RecordsClient;
   /** Record files in the configured storage (the data folder's `storage/`, or S3). */
   readonly files: FilesService;
   /** The application settings (`/api/settings`). */
@@ -235,6 +240,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const auth = new AuthService(db, collections);
     const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
     const files = new FilesService(new LocalStorage(join(config.dataDir, "storage")), log);
+    const hooks = createHooks();
+    collections.useHooks(hooks);
     const records = new RecordsService({
       db,
       collections,
@@ -246,12 +253,16 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         filterMaxJoins: config.filterMaxJoins,
         queryTimeoutMs: config.queryTimeoutMs,
       },
+      hooks,
+      onHookError: (err, hook) => log.error({ err, hook }, "hook failed after the commit"),
+      txClient: (rs) => new RecordsClient(collections, rs),
     });
     // a deleted collection's files go once the deletion has committed (only the instance that made it acts)
     collections.onChange(async ({ before, after }) => {
       if (before && !after && before.type !== "view")
         await files.discard([], [collectionFilesPrefix(before.id)]);
     });
+    const recordsClient = new RecordsClient(collections, records);
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
     aux = openAuxiliaryDatabase(config.dbUrl, join(config.dataDir, "auxiliary.db"), db);
@@ -287,7 +298,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     // before the broker subscribes: it waits for the reloads other instances' changes trigger
     const { ready } = syncInstances({ bus, collections, settings, log });
     const realtime = new RealtimeBroker(
-      { collections, records, bus, log, ready },
+      { collections, records, bus, log, ready, messageHook: hooks.onRealtimeMessageSend },
       {
         idleTimeoutMs: config.realtimeIdleTimeoutMs,
         maxBufferBytes: config.realtimeMaxBufferBytes,
@@ -318,6 +329,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       log,
       jobs,
       tracing ?? NO_TRACER,
+      hooks.onMailerSend,
     );
     mail.start();
     const webhooks = new WebhooksService({
@@ -383,6 +395,8 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       auth,
       records,
       events,
+      hooks,
+      recordsClient,
       files,
       settings,
       realtime,

@@ -1,4 +1,8 @@
 import type { Logger } from "pino";
+import type { Collection } from "../core/collections/index.js";
+import type { MailerEvent, MailerRecordEvent } from "../core/events.js";
+import type { Hook } from "../core/hook.js";
+import type { RecordRow } from "../core/records/index.js";
 import type { JobsService } from "../jobs/index.js";
 import { NO_TRACER, type SpanTracer } from "../util/index.js";
 import { LogMailer } from "./log-mailer.js";
@@ -14,6 +18,22 @@ export interface MailSettings {
   senderAddress: string;
   /** SMTP settings; null or `enabled: false` means messages go to the log. */
   smtp: SmtpConfig | null;
+}
+
+/** One of an auth record's e-mails: its hook (`onMailerRecord…Send`) runs before `onMailerSend`. */
+export interface RecordMailContext {
+  readonly hook: Hook<MailerRecordEvent>;
+  readonly collection: Collection;
+  readonly record: RecordRow;
+}
+
+/** An e-mail from code: `to` as addresses or mailboxes; the sender is the configured one unless given. */
+export interface OutgoingMail {
+  readonly to: string | MailAddress | readonly (string | MailAddress)[];
+  readonly subject: string;
+  readonly html: string;
+  readonly text?: string;
+  readonly from?: MailAddress;
 }
 
 /** The job queue e-mail goes through. */
@@ -41,6 +61,7 @@ export class MailService {
     private readonly log: Logger,
     private readonly jobs: JobsService | null = null,
     private readonly tracer: SpanTracer = NO_TRACER,
+    private readonly sendHook: Hook<MailerEvent> | null = null,
   ) {
     this.logMailer = new LogMailer(log);
   }
@@ -84,9 +105,15 @@ export class MailService {
    * queueing come after the reply and a request that mails answers as fast as one that does not (no
    * account-existence oracle by timing, issue 10).
    */
-  send(to: MailAddress, template: EmailTemplateText, values: TemplateValues, what = "mail"): void {
-    const job = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => {
+  send(
+    to: MailAddress,
+    template: EmailTemplateText,
+    values: TemplateValues,
+    what = "mail",
+    record?: RecordMailContext,
+  ): void {
+    this.hand(
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         const s = this.settings();
         const { subject, html } = renderEmail(template, {
           APP_NAME: s.appName,
@@ -99,13 +126,66 @@ export class MailService {
           subject,
           html,
         };
+        return message;
+      }),
+      what,
+      record,
+    );
+  }
+
+  /**
+   * Queues an e-mail written in code (hooks, routes), through `onMailerSend` like the app's own e-mail.
+   * @example app.mail.sendMessage({ to: "ada@example.com", subject: "Welcome", html: "<p>Hello</p>" })
+   */
+  sendMessage(mail: OutgoingMail): void {
+    const s = this.settings();
+    const list = Array.isArray(mail.to) ? mail.to : [mail.to];
+    const message: MailMessage = {
+      from: mail.from ?? { name: s.senderName, address: s.senderAddress },
+      to: list.map((t) => (typeof t === "string" ? { address: t } : t)),
+      subject: mail.subject,
+      html: mail.html,
+      ...(mail.text !== undefined ? { text: mail.text } : {}),
+    };
+    this.hand(Promise.resolve(message), "mail");
+  }
+
+  /** Runs the mailer hooks, then queues what they let through; `idle()` waits for it. */
+  private hand(message: Promise<MailMessage>, what: string, record?: RecordMailContext): void {
+    const job = message
+      .then((m) => this.viaHooks(m, record))
+      .then((final) => {
+        if (!final) return;
         return this.jobs
-          ? this.jobs.enqueue(MAIL_QUEUE, message, { maxAttempts: MAIL_ATTEMPTS }).then(() => undefined)
-          : this.transport(s.smtp).send(message);
+          ? this.jobs.enqueue(MAIL_QUEUE, final, { maxAttempts: MAIL_ATTEMPTS }).then(() => undefined)
+          : this.transport(this.settings().smtp).send(final);
       })
       .catch((err: unknown) => this.log.error({ err, what }, "failed to send e-mail"))
       .finally(() => this.pending.delete(job));
     this.pending.add(job);
+  }
+
+  /** The message the mailer hooks let through (possibly changed), or null when one stopped the chain. */
+  private async viaHooks(message: MailMessage, record?: RecordMailContext): Promise<MailMessage | null> {
+    const send = this.sendHook;
+    const recordHook = record?.hook.hasFor(record.collection) ? record.hook : null;
+    if (!recordHook && !send?.length) return message;
+    let out: MailMessage | null = null;
+    const general = async (m: MailMessage) => {
+      if (!send?.length) {
+        out = m;
+        return;
+      }
+      await send.trigger({ message: m }, (e) => {
+        out = e.message;
+      });
+    };
+    if (recordHook && record) {
+      await recordHook.trigger({ message, collection: record.collection, record: record.record }, (e) =>
+        general(e.message),
+      );
+    } else await general(message);
+    return out;
   }
 
   /**

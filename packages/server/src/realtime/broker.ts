@@ -2,6 +2,8 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { RequestAuth } from "../auth/index.js";
 import type { Collection, CollectionsService } from "../core/collections/index.js";
+import type { RealtimeMessageEvent } from "../core/events.js";
+import type { Hook } from "../core/hook.js";
 import type { RecordsService } from "../core/records/index.js";
 import { randomString } from "../util/index.js";
 import { LocalBus, type RealtimeBus, type RealtimeMessage, type RealtimeRecordMessage } from "./bus.js";
@@ -32,6 +34,8 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = {
 
 /** What the broker uses of the app. */
 export interface BrokerDeps {
+  /** `onRealtimeMessageSend`: runs around every message written to a client, when handlers are bound. */
+  readonly messageHook?: Hook<RealtimeMessageEvent>;
   readonly collections: CollectionsService;
   readonly records: RecordsService;
   readonly bus: RealtimeBus;
@@ -137,8 +141,27 @@ export class RealtimeBroker {
     });
     this.clients.set(id, client);
     this.usage.connected(ip);
-    client.send("PB_CONNECT", { clientId: id });
+    void this.sendMessage(client, "PB_CONNECT", { clientId: id });
     return client;
+  }
+
+  /**
+   * Writes one message to a client, through `onRealtimeMessageSend` when handlers are bound (they may change
+   * the data, or not call `e.next()` to drop the message). `json` is the data already serialised.
+   */
+  async sendMessage(client: RealtimeClient, name: string, data: unknown, json?: string): Promise<boolean> {
+    const hook = this.deps.messageHook;
+    if (!hook?.length) return json === undefined ? client.send(name, data) : client.sendJson(name, json);
+    let sent = false;
+    const e = { clientId: client.id, name, data: json === undefined ? data : JSON.parse(json) };
+    try {
+      await hook.trigger(e, (ev) => {
+        sent = client.send(name, ev.data);
+      });
+    } catch (err) {
+      this.deps.log.error({ err, hook: hook.name }, "realtime message hook failed; message not sent");
+    }
+    return sent;
   }
 
   /** A connected client by id. */
@@ -180,7 +203,7 @@ export class RealtimeBroker {
    */
   async sendDirect(clientId: string, topic: string, data: unknown): Promise<boolean> {
     const local = this.client(clientId);
-    if (local) return local.subscriptions.has(topic) && local.send(topic, data);
+    if (local) return local.subscriptions.has(topic) && (await this.sendMessage(local, topic, data));
     if (!this.sharedBus) return false;
     // a bus that can tell (PostgreSQL) knows when no other instance is listening: then no one holds the client
     if (this.deps.bus.hasPeers && !(await this.deps.bus.hasPeers())) return false;
@@ -217,7 +240,7 @@ export class RealtimeBroker {
     }
     if (message.kind === "direct") {
       const c = this.client(message.clientId);
-      if (c?.subscriptions.has(message.topic)) c.send(message.topic, message.data);
+      if (c?.subscriptions.has(message.topic)) await this.sendMessage(c, message.topic, message.data);
       return;
     }
     const collection = this.deps.collections.find(message.collectionId);
@@ -253,6 +276,7 @@ export class RealtimeBroker {
         records: this.deps.records,
         log: this.deps.log,
         authFor: (c) => this.authFor(c),
+        send: (c, name, json, data) => this.sendMessage(c, name, data, json),
         maxChecks: this.options.maxChecksPerEvent,
       },
       [...this.clients.values()],

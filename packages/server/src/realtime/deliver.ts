@@ -19,6 +19,8 @@ export interface DeliveryDeps {
   readonly log: Logger;
   /** The client's current auth (null once its token expired). */
   authFor(client: RealtimeClient): RequestAuth | null;
+  /** Writes one message to a client (through the message hook); `json` is `data` serialised. */
+  send(client: RealtimeClient, name: string, json: string, data: unknown): unknown;
   /** Checks (queries) one event may run across all clients. */
   readonly maxChecks: number;
 }
@@ -169,8 +171,9 @@ export async function deliverRecordEvent(
         fields: topic.query.fields,
         budget,
       });
-      const json = JSON.stringify({ action: message.action, record });
-      for (const [client, event] of live) client.sendJson(event, json);
+      const data = { action: message.action, record };
+      const json = JSON.stringify(data);
+      for (const [client, event] of live) await deps.send(client, event, json, data);
     } catch (err) {
       deps.log.warn({ err, collection: collection.name }, "realtime event not serialised for a subscriber");
     }

@@ -10,6 +10,7 @@ import {
 } from "../../db/index.js";
 import { badRequest, type ErrorData, fieldError, notFound } from "../../errors/index.js";
 import { isPlainObject, nowDateTime } from "../../util/index.js";
+import type { AppHooks } from "../events.js";
 import { newCollection } from "./defaults.js";
 import { formatIndex, parseIndex } from "./indexes.js";
 import type { Collection, CollectionType } from "./model.js";
@@ -24,6 +25,19 @@ import {
   saveCollectionRow,
 } from "./store.js";
 import { type ValidateContext, validateCollection } from "./validate.js";
+
+type Change = { before: Collection | undefined; after: Collection | undefined };
+
+/** The collection model hooks (see core/events.ts), as the service uses them. */
+export type CollectionHooks = Pick<
+  AppHooks,
+  | "onCollectionCreate"
+  | "onCollectionUpdate"
+  | "onCollectionDelete"
+  | "onCollectionAfterCreateSuccess"
+  | "onCollectionAfterUpdateSuccess"
+  | "onCollectionAfterDeleteSuccess"
+>;
 
 /**
  * Called after a committed change with the collections before and after it; a returned promise (telling
@@ -48,6 +62,7 @@ export class CollectionsService {
   private byId = new Map<string, Collection>();
   private byName = new Map<string, Collection>();
   private listeners: CollectionsListener[] = [];
+  private hooks: CollectionHooks | undefined;
   /** Increases on every committed change; caches keyed on the schema include it. */
   version = 0;
 
@@ -264,27 +279,13 @@ export class CollectionsService {
       });
       if (Object.keys(errors).length) fail(ch.after, errors);
     }
+    let applied = false;
     try {
       await this.db.transaction(async (tx) => {
-        // Views first out and last in: they may read the tables that change.
-        const ordered = [...changes].sort((a, b) => rank(a) - rank(b));
-        for (const ch of ordered.filter((x) => x.before?.type === "view"))
-          await dropView(tx, ch.before!.name);
-        for (const ch of ordered) {
-          if (ch.after?.type === "view" || (ch.before?.type === "view" && !ch.after)) continue;
-          await this.applyTable(tx, ch.before, ch.after);
-        }
-        for (const ch of ordered) {
-          if (ch.after?.type !== "view") continue;
-          await this.applyView(tx, ch.before, ch.after, all, fail);
-        }
-        for (const ch of changes) {
-          if (ch.after) await saveCollectionRow(tx, ch.after);
-          else if (ch.before)
-            await tx.run(`DELETE FROM ${tx.dialect.quoteIdent(COLLECTIONS_TABLE)} WHERE id = ?`, [
-              ch.before.id,
-            ]);
-        }
+        await this.aroundChanges(changes, async () => {
+          await this.applyChanges(tx, changes, all, fail);
+          applied = true;
+        });
       });
     } catch (err) {
       if (err instanceof DbStatementError || err instanceof UniqueViolationError) {
@@ -292,12 +293,75 @@ export class CollectionsService {
       }
       throw err;
     }
+    if (!applied) throw badRequest(failMessage);
     this.setAll(all.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)));
     const told: (void | Promise<void>)[] = [];
     for (const ch of changes) for (const l of this.listeners) told.push(l(ch));
     await Promise.all(told);
+    for (const ch of changes) await this.afterSuccess(ch);
     const last = changes[changes.length - 1];
     return (last.after ?? last.before)!;
+  }
+
+  /** Uses the app's hooks: `onCollectionCreate/Update/Delete` run inside each change's transaction. */
+  useHooks(hooks: CollectionHooks): void {
+    this.hooks = hooks;
+  }
+
+  private hookOf(ch: Change, after: boolean) {
+    const h = this.hooks;
+    if (!h) return undefined;
+    if (!ch.before) return after ? h.onCollectionAfterCreateSuccess : h.onCollectionCreate;
+    if (!ch.after) return after ? h.onCollectionAfterDeleteSuccess : h.onCollectionDelete;
+    return after ? h.onCollectionAfterUpdateSuccess : h.onCollectionUpdate;
+  }
+
+  /** Runs each change's model hook around the next, the last around `apply`. */
+  private async aroundChanges(changes: Change[], apply: () => Promise<void>, i = 0): Promise<void> {
+    if (i === changes.length) return apply();
+    const ch = changes[i];
+    const hook = this.hookOf(ch, false);
+    const collection = (ch.after ?? ch.before) as Collection;
+    if (!hook?.length) return this.aroundChanges(changes, apply, i + 1);
+    await hook.trigger({ collection }, () => this.aroundChanges(changes, apply, i + 1));
+  }
+
+  private async afterSuccess(ch: Change): Promise<void> {
+    const hook = this.hookOf(ch, true);
+    if (!hook?.length) return;
+    try {
+      await hook.trigger({ collection: (ch.after ?? ch.before) as Collection });
+    } catch {
+      // the change has committed and stands; the hook's own failure is its business
+    }
+  }
+
+  private async applyChanges(
+    tx: Queryable,
+    changes: Change[],
+    all: Collection[],
+    fail: (c: Collection, errors: ErrorData) => never,
+  ): Promise<void> {
+    {
+      // Views first out and last in: they may read the tables that change.
+      const ordered = [...changes].sort((a, b) => rank(a) - rank(b));
+      for (const ch of ordered.filter((x) => x.before?.type === "view")) await dropView(tx, ch.before!.name);
+      for (const ch of ordered) {
+        if (ch.after?.type === "view" || (ch.before?.type === "view" && !ch.after)) continue;
+        await this.applyTable(tx, ch.before, ch.after);
+      }
+      for (const ch of ordered) {
+        if (ch.after?.type !== "view") continue;
+        await this.applyView(tx, ch.before, ch.after, all, fail);
+      }
+      for (const ch of changes) {
+        if (ch.after) await saveCollectionRow(tx, ch.after);
+        else if (ch.before)
+          await tx.run(`DELETE FROM ${tx.dialect.quoteIdent(COLLECTIONS_TABLE)} WHERE id = ?`, [
+            ch.before.id,
+          ]);
+      }
+    }
   }
 
   private async applyTable(

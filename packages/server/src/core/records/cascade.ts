@@ -46,6 +46,7 @@ export async function deleteWithCascade(
   ids: readonly string[],
   onDeleted?: (collection: Collection, row: Record<string, unknown>) => void,
   seen: Set<string> = new Set(),
+  around?: DeleteAround,
 ): Promise<void> {
   const t = q.dialect.quoteIdent;
   const refs = referencesTo(all, collection);
@@ -53,38 +54,68 @@ export async function deleteWithCascade(
     const key = `${collection.id}/${id}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    for (const { collection: dep, field } of refs) {
-      for (const row of await referencing(q, dep, field, id)) {
-        const depId = String(row.id);
-        if (field.cascadeDelete) {
-          await deleteWithCascade(q, all, dep, [depId], onDeleted, seen);
-          continue;
+    const row =
+      onDeleted || around
+        ? await q.get<Record<string, unknown>>(`SELECT * FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [
+            id,
+          ])
+        : undefined;
+    const exec = async () => {
+      for (const { collection: dep, field } of refs) {
+        for (const ref of await referencing(q, dep, field, id)) {
+          const depId = String(ref.id);
+          if (field.cascadeDelete) {
+            await deleteWithCascade(q, all, dep, [depId], onDeleted, seen, around);
+            continue;
+          }
+          if (seen.has(`${dep.id}/${depId}`)) continue;
+          await unlink(q, dep, field, depId, ref, id);
         }
-        if (seen.has(`${dep.id}/${depId}`)) continue;
-        let next: string;
-        let empty: boolean;
-        if (isMultiValued(field)) {
-          const list = (JSON.parse(String(row[field.name] || "[]")) as string[]).filter((v) => v !== id);
-          next = JSON.stringify(list);
-          empty = list.length === 0;
-        } else {
-          next = "";
-          empty = true;
-        }
-        if (field.required && empty) {
-          throw badRequest(
-            `The record cannot be deleted because it is part of a required reference in record ${depId} (${dep.name}).`,
-          );
-        }
-        await q.run(`UPDATE ${t(dep.name)} SET ${t(field.name)} = ? WHERE ${t("id")} = ?`, [next, depId]);
       }
-    }
-    const row = onDeleted
-      ? await q.get<Record<string, unknown>>(`SELECT * FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [id])
-      : undefined;
-    await q.run(`DELETE FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [id]);
-    if (row && onDeleted) onDeleted(collection, row);
+      await q.run(`DELETE FROM ${t(collection.name)} WHERE ${t("id")} = ?`, [id]);
+      if (row && onDeleted) onDeleted(collection, row);
+    };
+    if (around && row) await around(collection, row, exec);
+    else await exec();
   }
+}
+
+/**
+ * Wraps the deletion of one record (its cascade included) so hooks can run around it, inside the
+ * transaction; the deletion happens only if `exec` is called.
+ */
+export type DeleteAround = (
+  collection: Collection,
+  row: Record<string, unknown>,
+  exec: () => Promise<void>,
+) => Promise<void>;
+
+/** Removes `id` from a dependant's relation, refusing when a required relation would be left empty. */
+async function unlink(
+  q: Queryable,
+  dep: Collection,
+  field: Field,
+  depId: string,
+  row: Record<string, unknown>,
+  id: string,
+): Promise<void> {
+  const t = q.dialect.quoteIdent;
+  let next: string;
+  let empty: boolean;
+  if (isMultiValued(field)) {
+    const list = (JSON.parse(String(row[field.name] || "[]")) as string[]).filter((v) => v !== id);
+    next = JSON.stringify(list);
+    empty = list.length === 0;
+  } else {
+    next = "";
+    empty = true;
+  }
+  if (field.required && empty) {
+    throw badRequest(
+      `The record cannot be deleted because it is part of a required reference in record ${depId} (${dep.name}).`,
+    );
+  }
+  await q.run(`UPDATE ${t(dep.name)} SET ${t(field.name)} = ? WHERE ${t("id")} = ?`, [next, depId]);
 }
 
 /**

@@ -1,3 +1,4 @@
+export { bindFilter, type FilterParam } from "./bind-filter.js";
 export { deleteWithCascade, referencesTo, truncateCollection } from "./cascade.js";
 export { DEFAULT_EXPAND_MAX_RECORDS, ExpandBudget } from "./expand-budget.js";
 export {
@@ -10,6 +11,7 @@ export {
 export { planDeletedFiles } from "./files-plan.js";
 export { type FieldsSpec, parseFields, pickFields } from "./pick-fields.js";
 export { type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.js";
+export { type ListOptions, RecordsClient, type RecordsList } from "./records-client.js";
 export { MAX_EXPAND_DEPTH, parseExpand } from "./records-enrich.js";
 export type { ListQuery } from "./records-query.js";
 export { deleteRow, findRow, findRowBy, insertRow, updateRow } from "./records-repo.js";

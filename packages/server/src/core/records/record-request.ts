@@ -17,11 +17,13 @@ export interface RecordRequest {
   readonly method?: string;
   /** `default`, `batch`, `expand`, `realtime`, … (`@request.context`). */
   readonly context?: string;
+  /** Set by code acting as the system (hooks, jobs): every rule is bypassed, as for a superuser. */
+  readonly system?: boolean;
 }
 
 /** True when the caller is a superuser (who bypasses every rule). */
 export function isSuperuserRequest(req: RecordRequest): boolean {
-  return req.auth?.isSuperuser === true;
+  return req.system === true || req.auth?.isSuperuser === true;
 }
 
 function snakeHeaders(headers: RecordRequest["headers"]): Record<string, string> {

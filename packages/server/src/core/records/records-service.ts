@@ -4,9 +4,9 @@ import type { Database, Queryable } from "../../db/index.js";
 import { ApiError, badRequest, fieldError, forbidden, notFound } from "../../errors/index.js";
 import type { FilesService } from "../../files/index.js";
 import type { Collection, CollectionsService } from "../collections/index.js";
-import type { EventBus, RecordEvent } from "../events.js";
+import type { AppHooks, EventBus, RecordEvent, RecordModelEvent, RecordsTx } from "../events.js";
 import { authFormErrors } from "./auth-form.js";
-import { deleteWithCascade } from "./cascade.js";
+import { type DeleteAround, deleteWithCascade } from "./cascade.js";
 import { DEFAULT_EXPAND_MAX_RECORDS, ExpandBudget } from "./expand-budget.js";
 import {
   type FilesPlan,
@@ -41,6 +41,12 @@ export interface RecordsServiceDeps {
   readonly files?: FilesService;
   /** Work limits of client-driven reads (defaults when omitted). */
   readonly limits?: Partial<RecordsLimits>;
+  /** The app's hooks; model hooks run inside each write's transaction. */
+  readonly hooks?: AppHooks;
+  /** Where a failing `…AfterSuccess` hook is reported (the write has committed and stands). */
+  readonly onHookError?: (err: unknown, hook: string) => void;
+  /** Makes the records a model hook may use inside a transaction (see RecordsClient). */
+  readonly txClient?: (records: RecordsService) => RecordsTx;
 }
 
 /** Work limits of client-driven reads (issue 10). */
@@ -54,6 +60,8 @@ export interface RecordsLimits {
   /** How long one client-driven query may run, in ms. */
   readonly queryTimeoutMs: number;
 }
+
+type WriteKind = "Create" | "Update" | "Delete";
 
 /** A page of records as PocketBase's list answers it (items still as stored rows). */
 export interface RecordsPage {
@@ -171,7 +179,11 @@ export class RecordsService {
     if (!su && collection.createRule && !(await draftMatchesRule(ctx, draft, collection.createRule))) {
       throw badRequest(failed);
     }
-    await this.check(draft, data, await this.canManage(ctx, collection, draft), failed);
+    const manage = await this.canManage(ctx, collection, draft);
+    if (this.hooked("Create", collection)) {
+      return this.transaction((records) => records.createHooked(draft, data, manage, failed));
+    }
+    await this.check(draft, data, manage, failed);
     if (collection.type === "auth") await this.checkAuthIdFree(collection, String(draft.values.id), failed);
     await this.hashPasswords(draft);
     const row = draftToRow(draft);
@@ -179,7 +191,70 @@ export class RecordsService {
     await this.writeFiles(planDraftFiles(draft), () =>
       writeOrFail(collection, failed, () => insertRow(this.q, collection, row)),
     );
-    this.emit({ action: "create", collection, record: row });
+    await this.emit({ action: "create", collection, record: row });
+    return row;
+  }
+
+  /** Whether a write to this collection has model hooks to run (then it runs in a transaction). */
+  private hooked(kind: WriteKind, collection: Collection): boolean {
+    const h = this.deps.hooks;
+    if (!h) return false;
+    if (kind === "Delete") return h.onRecordDelete.length > 0 || h.onRecordDeleteExecute.length > 0;
+    return (
+      h[`onRecord${kind}`].hasFor(collection) ||
+      h[`onRecord${kind}Execute`].hasFor(collection) ||
+      h.onRecordValidate.hasFor(collection) ||
+      h[`onRecordAfter${kind}Error`].hasFor(collection)
+    );
+  }
+
+  /** The model event of a write in this (transaction-bound) service. */
+  private modelEvent(collection: Collection, record: Record<string, unknown>, original?: RecordRow) {
+    const tx = this.deps.txClient?.(this) as RecordsTx;
+    return { collection, record, tx, ...(original ? { original } : {}) } as RecordModelEvent;
+  }
+
+  /** Runs a write's hook chain; a failure fires `onRecordAfter…Error` before it propagates. */
+  private async withErrorHook(kind: WriteKind, e: RecordModelEvent, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      const hooks = this.deps.hooks as AppHooks;
+      await hooks[`onRecordAfter${kind}Error`].trigger({ ...e, error } as never).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** A create with its model hooks, inside the transaction this service is bound to. */
+  private async createHooked(
+    draft: RecordDraft,
+    data: Record<string, unknown>,
+    manage: boolean,
+    failed: string,
+  ): Promise<RecordRow> {
+    const hooks = this.deps.hooks as AppHooks;
+    const collection = draft.collection;
+    const e = this.modelEvent(collection, draft.values);
+    let row: RecordRow | undefined;
+    await this.withErrorHook("Create", e, () =>
+      hooks.onRecordCreate.trigger(e, async () => {
+        if (e.record !== draft.values) Object.assign(draft.values, e.record);
+        await hooks.onRecordValidate.trigger(e, () => this.check(draft, data, manage, failed));
+        if (collection.type === "auth") {
+          await this.checkAuthIdFree(collection, String(draft.values.id), failed);
+        }
+        await this.hashPasswords(draft);
+        await hooks.onRecordCreateExecute.trigger(e, async () => {
+          const values = draftToRow(draft);
+          await this.writeFiles(planDraftFiles(draft), () =>
+            writeOrFail(collection, failed, () => insertRow(this.q, collection, values)),
+          );
+          row = values;
+        });
+      }),
+    );
+    if (!row) throw badRequest(failed);
+    await this.emit({ action: "create", collection, record: row });
     return row;
   }
 
@@ -212,7 +287,11 @@ export class RecordsService {
     await this.findOr404(ctx, collection, id, collection.updateRule);
     const draft = applyData(collection, original, false, data);
     fillServerValues(draft);
-    await this.check(draft, data, await this.canManage(ctx, collection, draft), failed);
+    const manage = await this.canManage(ctx, collection, draft);
+    if (this.hooked("Update", collection)) {
+      return this.transaction((records) => records.updateHooked(draft, data, manage, failed, before));
+    }
+    await this.check(draft, data, manage, failed);
     await this.hashPasswords(draft);
     const row = draftToRow(draft);
     delete row.id;
@@ -220,8 +299,99 @@ export class RecordsService {
       writeOrFail(collection, failed, () => updateRow(this.q, collection, id, row)),
     );
     const stored: RecordRow = { ...row, id };
-    this.emit({ action: "update", collection, record: stored, before });
+    await this.emit({ action: "update", collection, record: stored, before });
     return stored;
+  }
+
+  /** An update with its model hooks, inside the transaction this service is bound to. */
+  private async updateHooked(
+    draft: RecordDraft,
+    data: Record<string, unknown>,
+    manage: boolean,
+    failed: string,
+    before: RecordRow,
+  ): Promise<RecordRow> {
+    const hooks = this.deps.hooks as AppHooks;
+    const collection = draft.collection;
+    const id = String(before.id);
+    const e = this.modelEvent(collection, draft.values, before);
+    let stored: RecordRow | undefined;
+    await this.withErrorHook("Update", e, () =>
+      hooks.onRecordUpdate.trigger(e, async () => {
+        if (e.record !== draft.values) Object.assign(draft.values, e.record);
+        await hooks.onRecordValidate.trigger(e, () => this.check(draft, data, manage, failed));
+        await this.hashPasswords(draft);
+        await hooks.onRecordUpdateExecute.trigger(e, async () => {
+          const row = draftToRow(draft);
+          delete row.id;
+          await this.writeFiles(planDraftFiles(draft), () =>
+            writeOrFail(collection, failed, () => updateRow(this.q, collection, id, row)),
+          );
+          stored = { ...row, id };
+        });
+      }),
+    );
+    if (!stored) throw badRequest(failed);
+    await this.emit({ action: "update", collection, record: stored, before });
+    return stored;
+  }
+
+  /**
+   * A write the auth system makes to a record (verification, password reset, e-mail change, OAuth2): the
+   * update model hooks run around `write` inside a transaction, and the change is emitted after the
+   * commit like any other update. Handlers see the record's values (changes they make are not written).
+   */
+  async systemUpdate(
+    collection: Collection,
+    before: RecordRow,
+    write: (q: Queryable) => Promise<RecordRow>,
+  ): Promise<RecordRow> {
+    if (!this.hooked("Update", collection)) {
+      const after = await write(this.q);
+      if (after !== before) await this.emit({ action: "update", collection, record: after, before });
+      return after;
+    }
+    return this.transaction(async (records) => {
+      const hooks = records.deps.hooks as AppHooks;
+      const e = records.modelEvent(collection, { ...before }, before);
+      let after: RecordRow | undefined;
+      await records.withErrorHook("Update", e, () =>
+        hooks.onRecordUpdate.trigger(e, () =>
+          hooks.onRecordUpdateExecute.trigger(e, async () => {
+            after = await write(records.q);
+            e.record = { ...after };
+          }),
+        ),
+      );
+      if (!after) throw badRequest("Failed to update record.");
+      if (after !== before) await records.emit({ action: "update", collection, record: after, before });
+      return after;
+    });
+  }
+
+  /** A row the system writes as it is (e.g. `_externalAuths` links), with the create model hooks. */
+  async systemInsert(collection: Collection, row: RecordRow): Promise<RecordRow> {
+    if (!this.hooked("Create", collection)) {
+      await insertRow(this.q, collection, row as never);
+      await this.emit({ action: "create", collection, record: row });
+      return row;
+    }
+    return this.transaction(async (records) => {
+      const hooks = records.deps.hooks as AppHooks;
+      const e = records.modelEvent(collection, row);
+      let done = false;
+      await records.withErrorHook("Create", e, () =>
+        hooks.onRecordCreate.trigger(e, () =>
+          hooks.onRecordCreateExecute.trigger(e, async () => {
+            await insertRow(records.q, collection, e.record as never);
+            done = true;
+          }),
+        ),
+      );
+      if (!done) throw badRequest("Failed to create record.");
+      await records.emit({ action: "create", collection, record: e.record as RecordRow });
+      return e.record as RecordRow;
+    });
   }
 
   /** Creates the record, or updates it when `body.id` names an existing one (batch `PUT`). */
@@ -240,12 +410,44 @@ export class RecordsService {
     this.writable(collection);
     if (collection.deleteRule === null && !isSuperuserRequest(req)) throw forbidden(ONLY_SUPERUSERS);
     await this.findOr404(this.queryContext(req), collection, id, collection.deleteRule);
+    if (this.hooked("Delete", collection)) {
+      await this.transaction((records) => records.deleteHooked(collection, id));
+      return;
+    }
+    await this.deleteRows(collection, id);
+  }
+
+  /** Deletes `id` and its cascade, with the delete model hooks around each record's deletion. */
+  private async deleteHooked(collection: Collection, id: string): Promise<void> {
+    const hooks = this.deps.hooks as AppHooks;
+    const around: DeleteAround = (c, row, exec) => {
+      const e = this.modelEvent(c, row);
+      return hooks.onRecordDelete.trigger(e, () => hooks.onRecordDeleteExecute.trigger(e, exec));
+    };
+    const row = await this.q.get<RecordRow>(
+      `SELECT * FROM ${this.q.dialect.quoteIdent(collection.name)} WHERE ${this.q.dialect.quoteIdent("id")} = ?`,
+      [id],
+    );
+    await this.withErrorHook("Delete", this.modelEvent(collection, row ?? { id }), () =>
+      this.deleteRows(collection, id, around),
+    );
+  }
+
+  private async deleteRows(collection: Collection, id: string, around?: DeleteAround): Promise<void> {
     const deleted: RecordEvent[] = [];
     try {
       await this.write((q) =>
-        deleteWithCascade(q, this.deps.collections.list(), collection, [id], (c, row) => {
-          deleted.push({ action: "delete", collection: c, record: row });
-        }),
+        deleteWithCascade(
+          q,
+          this.deps.collections.list(),
+          collection,
+          [id],
+          (c, row) => {
+            deleted.push({ action: "delete", collection: c, record: row });
+          },
+          new Set(),
+          around,
+        ),
       );
     } catch (err) {
       if (err instanceof ApiError && err.status === 400) throw badRequest(DELETE_FAILED, {}, err);
@@ -255,7 +457,7 @@ export class RecordsService {
       planDeletedFiles(deleted.map((e) => ({ collection: e.collection, id: String(e.record.id) }))),
       async () => {},
     );
-    for (const e of deleted) this.emit(e);
+    for (const e of deleted) await this.emit(e);
   }
 
   /**
@@ -271,7 +473,7 @@ export class RecordsService {
     const fields: FieldsSpec | null = opts.fields ? parseFields(opts.fields) : null;
     const expand = opts.expand ? parseExpand(opts.expand) : null;
     const ctx = this.queryContext(req);
-    return enrichRows(
+    const out = await enrichRows(
       {
         collections: this.deps.collections,
         ctx,
@@ -285,6 +487,14 @@ export class RecordsService {
       expand,
       fields,
     );
+    const hook = this.deps.hooks?.onRecordEnrich;
+    if (!hook?.hasFor(collection)) return out;
+    for (let i = 0; i < out.length; i++) {
+      const e = { collection, record: out[i], auth: req.auth };
+      await hook.trigger(e);
+      out[i] = e.record;
+    }
+    return out;
   }
 
   /** A fresh expanded-records budget, to share between the `enrich` calls of one batch or realtime event. */
@@ -308,7 +518,10 @@ export class RecordsService {
       throw err;
     }
     await settleFilePlans(this.deps.files, plans, true);
-    for (const e of pending) this.deps.events.emit("record", e);
+    for (const e of pending) {
+      this.deps.events.emit("record", e);
+      await this.afterSuccess(e);
+    }
     return result;
   }
 
@@ -336,8 +549,27 @@ export class RecordsService {
     return this.pending ? fn(this.q) : this.q.transaction(fn);
   }
 
-  private emit(event: RecordEvent): void {
-    if (this.pending) this.pending.push(event);
-    else this.deps.events.emit("record", event);
+  private async emit(event: RecordEvent): Promise<void> {
+    if (this.pending) {
+      this.pending.push(event);
+      return;
+    }
+    this.deps.events.emit("record", event);
+    await this.afterSuccess(event);
+  }
+
+  /** `onRecordAfter…Success` of a committed change; a failure is reported, the write stands. */
+  private async afterSuccess(event: RecordEvent): Promise<void> {
+    const hooks = this.deps.hooks;
+    if (!hooks) return;
+    const kind = event.action === "create" ? "Create" : event.action === "update" ? "Update" : "Delete";
+    const hook = hooks[`onRecordAfter${kind}Success`];
+    if (!hook.hasFor(event.collection)) return;
+    const e = new RecordsService(this.deps).modelEvent(event.collection, event.record, event.before);
+    try {
+      await hook.trigger(e);
+    } catch (err) {
+      this.deps.onHookError?.(err, hook.name);
+    }
   }
 }
