@@ -5,11 +5,43 @@ import pretty from "pino-pretty";
 import { type App, openApp } from "./core/app.js";
 import { type BasaltConfig, DEFAULT_CONFIG, parseListenAddress } from "./core/config.js";
 import { BasaltError } from "./errors/index.js";
+import { HookCompileError } from "./hooks/compile-hooks.js";
+import type { HookApi } from "./hooks/hook-api.js";
+import { HookHost, hooksDirFor } from "./hooks/hook-host.js";
 import { buildServer } from "./http/server.js";
 
 export type { App } from "./core/app.js";
 export { type BasaltConfig, DEFAULT_CONFIG } from "./core/config.js";
+export type {
+  AppHooks,
+  HookName,
+  HookRequestInfo,
+  LifecycleEvent,
+  MailerEvent,
+  MailerRecordEvent,
+  RealtimeMessageEvent,
+  RecordAuthEvent,
+  RecordEnrichEvent,
+  RecordErrorEvent,
+  RecordModelEvent,
+  RequestEvent,
+} from "./core/events.js";
+export type { BindOptions, Hook, HookEvent, HookHandler } from "./core/hook.js";
+export { type ListOptions, RecordsClient, type RecordsList } from "./core/records/index.js";
+export { ApiError, badRequest, fieldError, forbidden, notFound, unauthorized } from "./errors/index.js";
+export type { HookApi, RouterApi } from "./hooks/hook-api.js";
+export {
+  bodyLimit,
+  type RouteEvent,
+  type RouteHandler,
+  type RouteMiddleware,
+  rateLimit,
+  requireAuth,
+  requireGuestOnly,
+  requireSuperuserAuth,
+} from "./hooks/router.js";
 export type { EnqueueOptions, HandleOptions, JobContext, JobHandler } from "./jobs/index.js";
+export type { OutgoingMail } from "./mail/index.js";
 export {
   type InboundWebhook,
   standardWebhookHeaders,
@@ -19,13 +51,25 @@ export {
   WebhookVerificationError,
 } from "./webhooks/index.js";
 
-/** A composed Basalt: the app's services and its HTTP server, not yet listening. */
-export interface Basalt {
+/**
+ * A composed Basalt, not yet listening: the hook API (hooks by PocketBase's names, routes, records, jobs,
+ * cron, collections, mail) to register business logic in code, the app's services and its HTTP server.
+ */
+export interface Basalt extends HookApi {
   readonly app: App;
   readonly server: FastifyInstance;
-  /** Starts listening on `config.http`; resolves with the bound address (`http://host:port`). */
+  /** The hook files loaded from the hooks folder (and reloaded in `--dev`). */
+  readonly hookFiles: HookHost;
+  /**
+   * Runs `onBootstrap`, starts listening on `config.http`, runs `onServe`; resolves with the bound address
+   * (`http://host:port`).
+   */
+  start(): Promise<string>;
+  /** Runs `onTerminate`, stops accepting, lets in-flight requests finish, then closes the database. */
+  stop(): Promise<void>;
+  /** Same as `start()`. */
   listen(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (up to `shutdownTimeoutMs`), then closes the database. */
+  /** Same as `stop()`. */
   close(): Promise<void>;
 }
 
@@ -65,18 +109,46 @@ export function createLogger(
   );
 }
 
+/** Loads the hook files; outside `--dev` a failure refuses the start, in `--dev` it is printed and waited out. */
+async function loadHookFiles(host: HookHost, dev: boolean, log: Logger): Promise<void> {
+  try {
+    await host.load();
+  } catch (err) {
+    if (dev) {
+      const lines = err instanceof HookCompileError ? err.problems : [String(err)];
+      for (const line of lines) process.stderr.write(`hook compile error: ${line}\n`);
+      log.error({ err }, "hook files failed to load; waiting for a fix (--dev)");
+      return;
+    }
+    if (err instanceof HookCompileError) {
+      throw new BasaltError("BASALT_ERR_HOOKS_COMPILE", `\n${err.problems.join("\n")}`, err);
+    }
+    throw new BasaltError("BASALT_ERR_HOOKS_LOAD", err instanceof Error ? err.message : String(err), err);
+  }
+}
+
 /**
- * Opens the data folder and composes the server. Importing this module has no side effects; nothing
- * listens until `listen()` is called.
+ * Opens the data folder, loads the hook files and composes the server. Importing this module has no side
+ * effects; nothing listens until `start()` is called. Register hooks, routes, jobs and cron on the returned
+ * object before starting it.
+ * @example
+ * const basalt = await createApp({ dataDir: "./data", http: "127.0.0.1:8090" });
+ * basalt.onRecordCreate((e) => { e.record.slug = String(e.record.title).toLowerCase(); return e.next(); }, { collections: ["posts"] });
+ * basalt.router.get("/api/hello/:name", (e) => ({ hello: e.params.name }));
+ * await basalt.start();
  */
 export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Logger): Promise<Basalt> {
   const full: BasaltConfig = { ...DEFAULT_CONFIG, ...config };
   const log = logger ?? createLogger(full.logLevel, full.logFormat);
   const app = await openApp(full, log);
+  const host = new HookHost(app, hooksDirFor(full));
   let server: FastifyInstance;
   try {
-    server = await buildServer(app);
+    await loadHookFiles(host, full.dev, log);
+    if (full.dev) host.watch();
+    server = await buildServer(app, host);
   } catch (err) {
+    await host.close();
     await app.close();
     throw err;
   }
@@ -91,40 +163,49 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
   server.addHook("preClose", async () => {
     app.realtime.closeAll();
   });
-  return {
-    app,
-    server,
-    async listen() {
-      const addr = parseListenAddress(full.http);
-      if (!addr) throw new BasaltError("BASALT_ERR_SERVE_BAD_ADDRESS", `Got "${full.http}".`);
-      try {
-        await server.listen({ host: addr.host, port: addr.port });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
-          throw new BasaltError(
-            "BASALT_ERR_SERVE_PORT_IN_USE",
-            `${full.http} is taken by another program.`,
-            err,
-          );
-        }
-        throw err;
-      }
-      const bound = server.server.address() as AddressInfo;
-      const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
-      return `http://${host}:${bound.port}`;
-    },
-    close() {
-      closing ??= (async () => {
-        const timer = setTimeout(() => server.server.closeAllConnections?.(), full.shutdownTimeoutMs);
-        timer.unref();
-        try {
-          await server.close();
-        } finally {
-          clearTimeout(timer);
-          await app.close();
-        }
-      })();
-      return closing;
-    },
+  let started: Promise<string> | undefined;
+  const start = () => {
+    started ??= (async () => {
+      await app.hooks.onBootstrap.trigger({});
+      const address = await listen();
+      await app.hooks.onServe.trigger({ address });
+      return address;
+    })();
+    return started;
   };
+  const listen = async () => {
+    const addr = parseListenAddress(full.http);
+    if (!addr) throw new BasaltError("BASALT_ERR_SERVE_BAD_ADDRESS", `Got "${full.http}".`);
+    try {
+      await server.listen({ host: addr.host, port: addr.port });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+        throw new BasaltError(
+          "BASALT_ERR_SERVE_PORT_IN_USE",
+          `${full.http} is taken by another program.`,
+          err,
+        );
+      }
+      throw err;
+    }
+    const bound = server.server.address() as AddressInfo;
+    const hostname = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+    return `http://${hostname}:${bound.port}`;
+  };
+  const stop = () => {
+    closing ??= (async () => {
+      await app.hooks.onTerminate.trigger({}).catch((err) => log.error({ err }, "onTerminate failed"));
+      await host.close();
+      const timer = setTimeout(() => server.server.closeAllConnections?.(), full.shutdownTimeoutMs);
+      timer.unref();
+      try {
+        await server.close();
+      } finally {
+        clearTimeout(timer);
+        await app.close();
+      }
+    })();
+    return closing;
+  };
+  return { ...host.code.api, app, server, hookFiles: host, start, stop, listen: start, close: stop };
 }

@@ -53,6 +53,15 @@ export function uploadLimits(app: App, request: FastifyRequest): UploadLimits {
     failMessage: "Failed to load the submitted data.",
     fileLimits: () => null,
   };
+  const custom = request.customRoute?.route;
+  if (custom) {
+    const limit = custom.bodyLimit ?? app.config.bodyLimit;
+    return {
+      bodyLimit: limit,
+      failMessage: none.failMessage,
+      fileLimits: () => ({ maxSize: limit, maxFiles: 100 }),
+    };
+  }
   if (url.startsWith("/api/collections/:collection/records")) {
     const collection = app.collections.find((request.params as { collection?: string }).collection ?? "");
     if (!collection) return none;

@@ -219,6 +219,23 @@ program
       .argParser(bool)
       .default(true),
   )
+  .addOption(
+    new Option(
+      "--hooks-dir <dir>",
+      "folder of the TypeScript/JavaScript hook files (default: basalt_hooks beside the data folder)",
+    ).env("BASALT_HOOKS_DIR"),
+  )
+  .addOption(
+    new Option(
+      "--dev",
+      "development mode: reload hook files when they change and rewrite --types-out when collections change",
+    ).env("BASALT_DEV"),
+  )
+  .addOption(
+    new Option("--types-out <file>", "with --dev: where to write the collections' TypeScript types").env(
+      "BASALT_TYPES_OUT",
+    ),
+  )
   .addHelpText(
     "after",
     "\nAt start-up, BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD create (or update) a superuser.",

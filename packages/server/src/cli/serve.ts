@@ -38,6 +38,9 @@ export interface ServeOptions {
   queryTimeout: number;
   publicDir: string;
   indexFallback: boolean;
+  hooksDir?: string;
+  dev?: boolean;
+  typesOut?: string;
 }
 
 const list = (value: string) =>
@@ -85,6 +88,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       queryTimeoutMs: opts.queryTimeout,
       publicDir: opts.publicDir,
       indexFallback: opts.indexFallback,
+      hooksDir: opts.hooksDir ?? "",
+      dev: opts.dev === true,
+      typesOut: opts.typesOut ?? "",
     };
     const log = createLogger(opts.logLevel, opts.logFormat);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));

@@ -85,6 +85,15 @@ export interface BasaltConfig {
   publicDir: string;
   /** Whether a missing path (without a file extension) in the public folder gets its `index.html` (SPAs). */
   indexFallback: boolean;
+  /** The hook files' folder; empty: `basalt_hooks` beside the data folder. */
+  hooksDir: string;
+  /**
+   * Development mode: hook files are reloaded when they change (a compile error keeps the previous version
+   * running instead of refusing to start) and `basalt typegen` output is refreshed on collection changes.
+   */
+  dev: boolean;
+  /** Where `--dev` writes the collections' TypeScript types on each change; empty: not written. */
+  typesOut: string;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -130,6 +139,9 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   logFormat: "json",
   publicDir: "./basalt_public",
   indexFallback: true,
+  hooksDir: "",
+  dev: false,
+  typesOut: "",
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

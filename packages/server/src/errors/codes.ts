@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   },
   BASALT_ERR_SERVE_BAD_ADDRESS: { status: 400, message: "The --http address must look like host:port." },
   BASALT_ERR_SERVE_BAD_PORT: { status: 400, message: "The --http port must be a number from 0 to 65535." },
+  BASALT_ERR_HOOKS_COMPILE: { status: 500, message: "The hook files do not compile; Basalt did not start." },
+  BASALT_ERR_HOOKS_LOAD: { status: 500, message: "The hook files failed to load; Basalt did not start." },
   BASALT_ERR_DATA_DIR_UNWRITABLE: { status: 500, message: "The data folder cannot be written." },
   BASALT_ERR_DB_CORRUPT: { status: 500, message: "The database file is not a valid SQLite database." },
   BASALT_ERR_DB_UNAVAILABLE: { status: 503, message: "The database is unavailable." },

@@ -10,6 +10,8 @@ import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { ApiError } from "../errors/index.js";
 import { failSpan, redactUrl } from "../observability/index.js";
+import type { HookHost } from "../hooks/hook-host.js";
+import { registerCustomRoutes } from "../hooks/serve-routes.js";
 import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { registerAdminUi } from "./admin-ui.js";
 import { handleError, handleNotFound } from "./error-handler.js";
@@ -32,7 +34,7 @@ declare module "fastify" {
 }
 
 /** Builds the Fastify instance for an app: plugins, the error mapper, auth loading, access log, routes. */
-export async function buildServer(app: App): Promise<FastifyInstance> {
+export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyInstance> {
   const server = Fastify({
     loggerInstance: app.log as FastifyBaseLogger,
     // One access-log line per request is written by the onResponse hook below.
@@ -173,8 +175,10 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   });
 
   server.setErrorHandler(handleError);
-  server.setNotFoundHandler(handleNotFound);
   registerApi(server, app);
+  // custom routes answer what no built-in route does (their onRequest runs after the auth is loaded)
+  if (hooks) registerCustomRoutes(server, app, hooks);
+  else server.setNotFoundHandler(handleNotFound);
   await registerAdminUi(server);
   await registerPublicDir(server, { dir: app.config.publicDir, indexFallback: app.config.indexFallback });
   return server;
