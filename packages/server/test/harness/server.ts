@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import PocketBase from "pocketbase";
 import { type Basalt, type BasaltConfig, createApp } from "../../src/main.js";
 import { createTestDatabase, type TestDatabase, type TestStore, testStore } from "./dialects.js";
@@ -31,7 +31,13 @@ export const SUPERUSER = { email: "root@example.com", password: "root-password-1
  */
 export async function startServer(
   config: Partial<BasaltConfig> = {},
-  opts: { dataDir?: string; store?: TestStore; beforeListen?: (basalt: Basalt) => void } = {},
+  opts: {
+    dataDir?: string;
+    store?: TestStore;
+    beforeListen?: (basalt: Basalt) => void;
+    /** The server's logger (silent by default). */
+    logger?: Logger;
+  } = {},
 ): Promise<TestServer> {
   const { dataDir } = opts;
   const store = opts.store ?? testStore();
@@ -46,7 +52,7 @@ export async function startServer(
   };
   let started: Basalt | undefined;
   try {
-    started = await createApp(full, pino({ level: "silent" }));
+    started = await createApp(full, opts.logger ?? pino({ level: "silent" }));
     await started.app.auth.upsertSuperuser(SUPERUSER.email, SUPERUSER.password);
   } catch (err) {
     await started?.close();
