@@ -47,7 +47,9 @@ function capped(limit: number): Transform {
 export function registerCustomRoutes(server: FastifyInstance, app: App, host: HookHost): void {
   server.decorateRequest("customRoute", null);
   server.addHook("onRequest", (request, reply, done) => {
-    if (request.routeOptions.url !== undefined) return done();
+    // no built-in route, or only the public folder's catch-all (which defers to custom routes)
+    const url = request.routeOptions.url;
+    if (url !== undefined && !url.endsWith("*")) return done();
     const match = host.match(request.method, request.url);
     request.customRoute = match;
     if (!match || !app.settings.rateLimits.enabled || request.method === "OPTIONS") return done();

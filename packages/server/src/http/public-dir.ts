@@ -81,7 +81,8 @@ export async function registerPublicDir(server: FastifyInstance, opts: PublicDir
     await scope.register(fastifyStatic, { root: realRoot, serve: false, dotfiles: "deny", index: false });
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const path = (request.params as { "*": string })["*"] ?? "";
-      if (reserved(path)) return reply.callNotFound();
+      // a custom route of the hook files or the embedding program is answered before static files
+      if (request.customRoute || reserved(path)) return reply.callNotFound();
       let file = await fileFor(root, realRoot, path);
       if (!file && opts.indexFallback && extname(path) === "")
         file = await fileFor(root, realRoot, "index.html");

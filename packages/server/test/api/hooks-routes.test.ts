@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MailCapture, startMailCapture } from "../harness/fixtures/mail-capture.js";
@@ -33,6 +33,7 @@ export default function (app: HookApi) {
   app.router.get("/api/guests", () => ({ ok: true }), requireGuestOnly());
   app.router.get("/api/limited", () => ({ ok: true }), rateLimit("hello"));
   app.router.get("/api/page", (e) => e.html(200, "<h1>Hi</h1>"));
+  app.router.get("/landing/:slug", (e) => e.text(200, "custom " + e.params.slug));
   app.router.get("/api/go", (e) => e.redirect("/api/page"));
   app.router.get("/api/stream", async (e) => {
     const { Readable } = await import("node:stream");
@@ -106,7 +107,10 @@ beforeAll(async () => {
   const file = join(project.root, "report.txt");
   writeFileSync(file, "quarterly numbers\n");
   process.env.BASALT_TEST_FILE = file;
-  server = await startServer({ hooksDir: project.hooksDir });
+  const pub = join(project.root, "public");
+  mkdirSync(pub);
+  writeFileSync(join(pub, "index.html"), "<p>spa</p>");
+  server = await startServer({ hooksDir: project.hooksDir, publicDir: pub });
   su = await superuserToken(server);
   mail = await startMailCapture();
   mail.attach(server);
@@ -217,8 +221,10 @@ describe("custom routes", () => {
     expect((await call("/api/nothing-here")).status).toBe(404);
   });
 
-  it("built-in routes win over custom ones", async () => {
+  it("built-in routes win over custom ones; custom ones over the public folder", async () => {
     expect((await call("/api/health")).status).toBe(200);
+    expect((await call("/landing/spring")).text).toBe("custom spring");
+    expect((await call("/some/client/route")).text).toBe("<p>spa</p>");
   });
 
   it("a slow async route does not hold other requests back", async () => {
