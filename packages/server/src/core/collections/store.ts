@@ -143,9 +143,16 @@ export function collectionTableSpec(c: Collection, dialect: Dialect): TableSpec 
   return { name: c.name, columns, indexes };
 }
 
+/** A source field whose values no API returns: password hashes and auth token keys. */
+function isSecretSource(source: Collection, field: Field): boolean {
+  return field.type === "password" || (source.type === "auth" && field.name === "tokenKey");
+}
+
 /**
  * The fields of a view collection, read from its query: a column taken straight from a collection's field
- * keeps that field's definition (so relations and files still work); anything computed becomes a json field.
+ * keeps that field's definition (so relations and files still work) and stays as hidden as it was there;
+ * password hashes and token keys become hidden password fields (never returned), an auth collection's
+ * e-mail becomes hidden; anything computed becomes a json field.
  */
 export async function inferViewFields(
   q: Queryable,
@@ -166,8 +173,14 @@ export async function inferViewFields(
           pattern: "^[a-z0-9]+$",
         }),
       );
-    } else if (sourceField && sourceField.type !== "password") {
-      const copy = { ...structuredClone(sourceField), name: col.name, system: false, hidden: false };
+    } else if (sourceField && isSecretSource(source as Collection, sourceField)) {
+      // a password hash or token key: a password field, which no API ever returns or lets filter
+      fields.push(makeField("password", col.name, { hidden: true }));
+    } else if (sourceField) {
+      // the source's `hidden` is kept (as PocketBase does); an auth e-mail is hidden too, since the view
+      // cannot apply its record's emailVisibility (issue 10)
+      const hidden = sourceField.hidden === true || (source?.type === "auth" && sourceField.name === "email");
+      const copy = { ...structuredClone(sourceField), name: col.name, system: false, hidden };
       copy.id = `${copy.type}${sourceField.id.replace(/^\D+/, "")}`;
       fields.push(copy);
     } else {

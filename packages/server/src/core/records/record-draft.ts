@@ -107,6 +107,22 @@ export function resolveBody(
   return data;
 }
 
+/**
+ * The body as access rules see it (`@request.body.*`, `:changed`, `:isset`): each field's value run
+ * through that field's own parsing, so a rule compares the value the record will store (issue 10: `"TRUE"`
+ * for a bool is `true`, `"5"` for a number is `5`). Values the field cannot parse stay as sent (the write
+ * fails validation anyway); file uploads and keys that name no field stay as sent.
+ */
+export function typedBody(collection: Collection, data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...data };
+  for (const field of collection.fields) {
+    if (!Object.hasOwn(data, field.name) || field.type === "file") continue;
+    const prepared = FIELD_VALUES[field.type].prepare(data[field.name], field);
+    if (!(prepared instanceof BadValue)) out[field.name] = prepared;
+  }
+  return out;
+}
+
 /** Starts a draft from current values and applies the resolved body to the collection's known fields. */
 export function applyData(
   collection: Collection,

@@ -23,6 +23,7 @@ import {
   type RecordDraft,
   resolveBody,
   rowToValues,
+  typedBody,
 } from "./record-draft.js";
 import { isSuperuserRequest, type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.js";
 import { enrichRows, parseExpand } from "./records-enrich.js";
@@ -175,7 +176,7 @@ export class RecordsService {
     const data = resolveBody(collection, req.body ?? {}, original, su);
     const draft = applyData(collection, original, true, data);
     fillServerValues(draft);
-    const ctx = this.queryContext(req, data);
+    const ctx = this.queryContext(req, typedBody(collection, data));
     if (!su && collection.createRule && !(await draftMatchesRule(ctx, draft, collection.createRule))) {
       throw badRequest(failed);
     }
@@ -283,7 +284,7 @@ export class RecordsService {
     const before = await this.findOr404(this.queryContext(req), collection, id, null);
     const original = rowToValues(collection, before);
     const data = resolveBody(collection, req.body ?? {}, original, su);
-    const ctx = this.queryContext(req, data);
+    const ctx = this.queryContext(req, typedBody(collection, data));
     await this.findOr404(ctx, collection, id, collection.updateRule);
     const draft = applyData(collection, original, false, data);
     fillServerValues(draft);
