@@ -50,3 +50,12 @@ export function fromLocalInput(value) {
 export function isImageName(name) {
   return /\.(png|jpe?g|gif|webp|avif|svg|bmp|ico)$/i.test(name);
 }
+
+/** A duration in milliseconds as a short text ("850 ms", "12 s", "3 min", "2 h"). */
+export function duration(ms) {
+  const n = Number(ms) || 0;
+  if (n < 1000) return `${Math.round(n)} ms`;
+  if (n < 60_000) return `${Math.round(n / 1000)} s`;
+  if (n < 3_600_000) return `${Math.round(n / 60_000)} min`;
+  return `${Math.round(n / 3_600_000)} h`;
+}
