@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import pretty from "pino-pretty";
@@ -8,9 +9,11 @@ import { BasaltError } from "./errors/index.js";
 import { HookCompileError } from "./hooks/compile-hooks.js";
 import type { HookApi } from "./hooks/hook-api.js";
 import { HookHost, hooksDirFor } from "./hooks/hook-host.js";
+import { keepTypesWritten } from "./hooks/types-file.js";
 import { buildServer } from "./http/server.js";
 
 export type { App } from "./core/app.js";
+export { generateTypes } from "./core/collections/index.js";
 export { type BasaltConfig, DEFAULT_CONFIG } from "./core/config.js";
 export type {
   AppHooks,
@@ -146,6 +149,7 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
   try {
     await loadHookFiles(host, full.dev, log);
     if (full.dev) host.watch();
+    if (full.dev && full.typesOut) keepTypesWritten(app, resolve(full.typesOut));
     server = await buildServer(app, host);
   } catch (err) {
     await host.close();

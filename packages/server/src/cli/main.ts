@@ -3,6 +3,7 @@ import { runExport } from "./export.js";
 import { runImport } from "./import.js";
 import { runServe } from "./serve.js";
 import { runSuperuserDelete, runSuperuserUpsert } from "./superuser.js";
+import { runTypegen } from "./typegen.js";
 
 function bool(value: string): boolean {
   if (/^(1|t|true|on|yes)$/i.test(value)) return true;
@@ -258,6 +259,16 @@ superuser
   .addOption(dirOption())
   .addOption(dbOption())
   .action(runSuperuserDelete);
+
+program
+  .command("typegen")
+  .description(
+    "write TypeScript types for the collections of --dir (or --db): records, expand, create/update bodies and TypedPocketBase for the pocketbase SDK",
+  )
+  .option("--out <file>", "the file to write", "./basalt-types.d.ts")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .action(runTypegen);
 
 program
   .command("export")

@@ -40,4 +40,5 @@ export {
   PARAMS_TABLE_SPEC,
   saveCollectionRow,
 } from "./store.js";
+export { generateTypes, typeName } from "./typegen.js";
 export { INTERNAL_TABLES, validateCollection } from "./validate.js";
