@@ -76,7 +76,9 @@ function typecheck(typesFile: string): { status: number | null; output: string }
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
-it("basalt typegen writes types the pocketbase SDK and hook code type-check against", { timeout: 90_000 }, () => {
+it("basalt typegen writes types the pocketbase SDK and hook code type-check against", {
+  timeout: 90_000,
+}, () => {
   const out = join(dir, "cli-types.ts");
   const source =
     server.store === "postgres"
