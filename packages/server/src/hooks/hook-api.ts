@@ -75,7 +75,10 @@ export interface HookApi extends HookBinders {
     delete(nameOrId: string): Promise<void>;
   };
   readonly config: Readonly<BasaltConfig>;
+  /** The process log (pino). */
   readonly log: Logger;
+  /** Application logs: levelled entries kept in the request-log store (`/api/logs`) and the process log. */
+  readonly logger: App["logger"];
   /** PocketBase-shaped errors: throw one from a hook or route to answer with its status and data. */
   readonly errors: {
     ApiError: typeof ApiError;
@@ -165,6 +168,7 @@ export class HookScope {
       },
       config: app.config,
       log,
+      logger: app.logger,
       errors: { ApiError, badRequest, unauthorized, forbidden, notFound, fieldError },
       middlewares: { requireAuth, requireSuperuserAuth, requireGuestOnly, bodyLimit, rateLimit },
     };

@@ -421,20 +421,33 @@ export class RecordsService {
   /** Deletes `id` and its cascade, with the delete model hooks around each record's deletion. */
   private async deleteHooked(collection: Collection, id: string): Promise<void> {
     const hooks = this.deps.hooks as AppHooks;
+    // a refusal thrown by a handler answers as it is; only the cascade's own failures become PocketBase's
+    // "Failed to delete record" 400
+    const cascadeErrors = new WeakSet<object>();
     const around: DeleteAround = (c, row, exec) => {
       const e = this.modelEvent(c, row);
-      return hooks.onRecordDelete.trigger(e, () => hooks.onRecordDeleteExecute.trigger(e, exec));
+      const run = () =>
+        exec().catch((err: unknown) => {
+          if (typeof err === "object" && err !== null) cascadeErrors.add(err);
+          throw err;
+        });
+      return hooks.onRecordDelete.trigger(e, () => hooks.onRecordDeleteExecute.trigger(e, run));
     };
     const row = await this.q.get<RecordRow>(
       `SELECT * FROM ${this.q.dialect.quoteIdent(collection.name)} WHERE ${this.q.dialect.quoteIdent("id")} = ?`,
       [id],
     );
     await this.withErrorHook("Delete", this.modelEvent(collection, row ?? { id }), () =>
-      this.deleteRows(collection, id, around),
+      this.deleteRows(collection, id, around, (err) => cascadeErrors.has(err as object)),
     );
   }
 
-  private async deleteRows(collection: Collection, id: string, around?: DeleteAround): Promise<void> {
+  private async deleteRows(
+    collection: Collection,
+    id: string,
+    around?: DeleteAround,
+    fromCascade: (err: unknown) => boolean = () => true,
+  ): Promise<void> {
     const deleted: RecordEvent[] = [];
     try {
       await this.write((q) =>
@@ -451,7 +464,8 @@ export class RecordsService {
         ),
       );
     } catch (err) {
-      if (err instanceof ApiError && err.status === 400) throw badRequest(DELETE_FAILED, {}, err);
+      if (err instanceof ApiError && err.status === 400 && fromCascade(err))
+        throw badRequest(DELETE_FAILED, {}, err);
       throw err;
     }
     await this.writeFiles(
