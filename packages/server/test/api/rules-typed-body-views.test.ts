@@ -143,3 +143,47 @@ describe("view collections keep hidden fields hidden", () => {
     expect((await server.fetch("/api/health")).status).toBe(200);
   });
 });
+
+describe("views saved before hidden fields were kept", () => {
+  it("hides their token keys, password hashes and e-mails at the next start", async () => {
+    const first = await startServer();
+    let second: TestServer | undefined;
+    try {
+      const token = await superuserToken(first);
+      await createUser(first, "old@example.com", "old-password-123");
+      const res = await first.fetch("/api/collections", {
+        method: "POST",
+        token,
+        json: {
+          name: "old_people",
+          type: "view",
+          listRule: "",
+          viewQuery: 'SELECT id, email, "tokenKey", password FROM users',
+        },
+      });
+      expect(res.status).toBe(200);
+      // what an older Basalt stored: every copied field visible, the hash as a json field
+      const db = first.basalt.app.db;
+      const row = await db.get<{ fields: string }>(`SELECT fields FROM "_collections" WHERE name = ?`, [
+        "old_people",
+      ]);
+      const fields = (JSON.parse(String(row?.fields)) as Record<string, unknown>[]).map((f) =>
+        f.name === "password" ? { ...f, type: "json", hidden: false } : { ...f, hidden: false },
+      );
+      await db.run(`UPDATE "_collections" SET fields = ? WHERE name = ?`, [
+        JSON.stringify(fields),
+        "old_people",
+      ]);
+      await first.basalt.close();
+
+      second = await startServer({ dbUrl: first.basalt.app.config.dbUrl }, { dataDir: first.dataDir });
+      const list = await json(await second.fetch("/api/collections/old_people/records"));
+      const item = (list.items as Record<string, unknown>[])[0];
+      expect(item.id).toBeTruthy();
+      for (const key of ["email", "tokenKey", "password"]) expect(item).not.toHaveProperty(key);
+    } finally {
+      await second?.stop();
+      await first.stop().catch(() => undefined);
+    }
+  });
+});

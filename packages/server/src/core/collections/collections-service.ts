@@ -11,6 +11,7 @@ import {
 import { badRequest, type ErrorData, fieldError, notFound } from "../../errors/index.js";
 import { isPlainObject, nowDateTime } from "../../util/index.js";
 import type { AppHooks } from "../events.js";
+import type { Field } from "../fields/index.js";
 import { newCollection } from "./defaults.js";
 import { formatIndex, parseIndex } from "./indexes.js";
 import type { Collection, CollectionType } from "./model.js";
@@ -38,6 +39,38 @@ export type CollectionHooks = Pick<
   | "onCollectionAfterUpdateSuccess"
   | "onCollectionAfterDeleteSuccess"
 >;
+
+/**
+ * Views saved before issue 10 copied their source fields as visible (token keys, password hashes, auth
+ * e-mails, hidden fields): re-derives each view's fields and applies only what is hidden now.
+ */
+async function hideViewSecrets(tx: Queryable): Promise<void> {
+  const all = await loadCollectionRows(tx);
+  for (const view of all) {
+    if (view.type !== "view") continue;
+    let inferred: Field[];
+    try {
+      inferred = await inferViewFields(tx, (view.viewQuery ?? "").trim().replace(/;\s*$/, ""), all);
+    } catch {
+      continue;
+    }
+    let changed = false;
+    const fields = view.fields.map((f) => {
+      const now = inferred.find((n) => n.name === f.name);
+      if (!now) return f;
+      if (now.type === "password" && f.type !== "password") {
+        changed = true;
+        return { ...now, id: f.id };
+      }
+      if (now.hidden === true && f.hidden !== true) {
+        changed = true;
+        return { ...f, hidden: true };
+      }
+      return f;
+    });
+    if (changed) await saveCollectionRow(tx, { ...view, fields });
+  }
+}
 
 /**
  * Called after a committed change with the collections before and after it; a returned promise (telling
@@ -91,6 +124,7 @@ export class CollectionsService {
           await saveCollectionRow(tx, c);
         }
       }
+      await hideViewSecrets(tx);
     });
     await this.reload();
   }
