@@ -21,6 +21,7 @@ import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import {
   AppLogger,
+  createLogSink,
   failSpan,
   LogsService,
   LogsStore,
@@ -265,10 +266,17 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
     const recordsClient = new RecordsClient(collections, records);
     const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
     await settings.init();
-    aux = openAuxiliaryDatabase(config.dbUrl, join(config.dataDir, "auxiliary.db"), db);
+    const auxFile = join(config.dataDir, "auxiliary.db");
+    aux = openAuxiliaryDatabase(config.dbUrl, auxFile, db);
     const logsStore = new LogsStore(aux.db);
     await logsStore.init();
-    logs = new LogsService(logsStore, () => settings.logs, log);
+    logs = new LogsService(
+      logsStore,
+      () => settings.logs,
+      log,
+      {},
+      createLogSink(logsStore, aux.owned ? auxFile : null, log),
+    );
     const logger = new AppLogger(logs, log);
     // record files live in S3 when the settings say so (on every instance: each applies the change it hears of)
     const storageFor = (s3: ReturnType<SettingsService["get"]>["s3"]): Storage =>

@@ -1,4 +1,5 @@
 export { AppLogger } from "./app-logger.js";
+export { createLogSink, type LogSink } from "./log-sink.js";
 export {
   type LogSettings,
   LogsService,

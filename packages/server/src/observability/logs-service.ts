@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
-import { formatDateTime, newRecordId } from "../util/index.js";
-import type { LogRow, LogsStore } from "./logs-store.js";
-import { redactData, redactUrl } from "./redact.js";
+import { formatDateTime } from "../util/index.js";
+import type { PendingEntry as Pending } from "./log-entry.js";
+import { InThreadSink, type LogSink } from "./log-sink.js";
+import type { LogsStore } from "./logs-store.js";
 
 /** The `logs` settings, read on every request (PocketBase's names). */
 export interface LogSettings {
@@ -43,14 +44,6 @@ export interface LogWriterOptions {
   cleanupEveryMs: number;
 }
 
-interface Pending {
-  time: number;
-  level: number;
-  message: string;
-  data: Record<string, unknown>;
-  request: boolean;
-}
-
 const DEFAULTS: LogWriterOptions = {
   maxBuffered: 10_000,
   batchSize: 200,
@@ -58,27 +51,20 @@ const DEFAULTS: LogWriterOptions = {
   cleanupEveryMs: 3_600_000,
 };
 
-const cut = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
-
-function decoded(url: string): string {
-  try {
-    return decodeURI(url);
-  } catch {
-    return url;
-  }
-}
-
 /**
  * Request and application logs, written to the auxiliary store in batches off the request path: `add` only
- * pushes onto a bounded buffer (no await, no I/O); a timer or a full batch writes it. Secrets are redacted
- * when a batch is prepared, so the hot path pays nothing for it.
+ * pushes onto a bounded buffer (no await, no I/O); a timer or a full batch hands it to the sink (a writer
+ * thread for SQLite). Entries buffered plus entries being written never pass `maxBuffered`: beyond it new
+ * entries are dropped and counted. Secrets are redacted when a batch is prepared, off the request path.
  */
 export class LogsService {
   private buffer: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> | undefined;
+  private readonly writing = new Set<Promise<void>>();
+  private inflight = 0;
   private immediate = false;
   private lastCleanup = 0;
+  private readonly sink: LogSink;
   private readonly opts: LogWriterOptions;
   /** Entries dropped because the buffer was full or their batch could not be written. */
   dropped = 0;
@@ -90,8 +76,10 @@ export class LogsService {
     private readonly settings: () => LogSettings,
     private readonly log: Logger,
     opts: Partial<LogWriterOptions> = {},
+    sink?: LogSink,
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    this.sink = sink ?? new InThreadSink(store);
   }
 
   /** Entries waiting to be written. */
@@ -139,7 +127,7 @@ export class LogsService {
   }
 
   private push(entry: Pending): void {
-    if (this.buffer.length >= this.opts.maxBuffered) {
+    if (this.buffer.length + this.inflight >= this.opts.maxBuffered) {
       this.dropped++;
       return;
     }
@@ -161,47 +149,29 @@ export class LogsService {
     }
   }
 
-  private prepare(p: Pending): LogRow {
-    const data = p.data;
-    let message = p.message;
-    if (p.request) {
-      const url = cut(redactUrl(String(data.url)), 3000);
-      data.url = url;
-      data.referer = cut(redactUrl(String(data.referer)), 2000);
-      data.userAgent = cut(String(data.userAgent), 2000);
-      if (data.details !== undefined) data.details = redactData(data.details);
-      message = `${p.message} ${decoded(url)}`;
-    }
-    return {
-      id: newRecordId(),
-      created: formatDateTime(new Date(p.time)),
-      level: p.level,
-      message: cut(message, 10_000),
-      data: p.request ? data : (redactData(data) as Record<string, unknown>),
-    };
-  }
-
-  /** Writes everything buffered now (and removes expired entries when due); resolves when written. */
+  /** Hands everything buffered to the sink (and removes expired entries when due); resolves when written. */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     const batch = this.buffer;
     this.buffer = [];
-    this.writing = this.write(batch);
-    try {
-      await this.writing;
-    } finally {
-      this.writing = undefined;
+    if (batch.length || Date.now() - this.lastCleanup >= this.opts.cleanupEveryMs) {
+      this.inflight += batch.length;
+      const done: Promise<void> = this.write(batch).finally(() => {
+        this.inflight -= batch.length;
+        this.writing.delete(done);
+      });
+      this.writing.add(done);
     }
+    await Promise.all([...this.writing]);
   }
 
   private async write(batch: Pending[]): Promise<void> {
     try {
       if (batch.length) {
-        await this.store.insert(batch.map((p) => this.prepare(p)));
+        await this.sink.write(batch);
         this.written += batch.length;
       }
     } catch (err) {
@@ -227,5 +197,6 @@ export class LogsService {
   /** Writes what is buffered; later entries are still accepted until the store closes. */
   async close(): Promise<void> {
     await this.flush();
+    await this.sink.close();
   }
 }

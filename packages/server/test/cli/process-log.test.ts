@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import PocketBase from "pocketbase";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type OtlpReceiver, startOtlpReceiver } from "../harness/otlp-receiver.js";
 import { waitFor } from "../harness/wait.js";
@@ -72,6 +73,36 @@ describe("process log", () => {
       expect(line.trimStart().startsWith("{")).toBe(false);
       expect(line).toMatch(/INFO/);
       expect(line).toMatch(/INFO.*request.*"status":200/);
+    } finally {
+      served.child.kill("SIGTERM");
+      await served.exited;
+    }
+  });
+});
+
+describe("request logs from the built server", () => {
+  it("are written by the writer thread into auxiliary.db and read back with pb.logs", async () => {
+    const served = await serve([], cwd, {
+      BASALT_SUPERUSER_EMAIL: "logs@example.com",
+      BASALT_SUPERUSER_PASSWORD: "logs-password-123",
+    });
+    try {
+      for (let i = 0; i < 30; i++) await fetch(`${served.url}/api/health?token=tok-${i}&n=${i}`);
+      await fetch(`${served.url}/api/collections/nope/records`);
+      const pb = new PocketBase(served.url);
+      await pb.collection("_superusers").authWithPassword("logs@example.com", "logs-password-123");
+      // the writer's timer writes within a second or so
+      const list = await waitFor(async () => {
+        const page = await pb.logs.getList(1, 50, { filter: 'data.url ~ "/api/health"' });
+        return page.totalItems === 30 ? page : undefined;
+      }, "the health entries");
+      expect(list.items[0].message).toMatch(/^GET \/api\/health\?token=\[redacted\]&n=\d+$/);
+      expect(JSON.stringify(list.items)).not.toContain("tok-");
+      const failed = await pb.logs.getList(1, 5, { filter: "level = 8" });
+      expect(failed.items[0].data).toMatchObject({ status: 404, error: "Missing collection context." });
+      const stats = await pb.logs.getStats();
+      expect(stats.reduce((n, s) => n + s.total, 0)).toBeGreaterThanOrEqual(31);
+      expect(existsSync(join(cwd, "basalt_data", "auxiliary.db"))).toBe(true);
     } finally {
       served.child.kill("SIGTERM");
       await served.exited;
