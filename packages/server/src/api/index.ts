@@ -4,6 +4,7 @@ import { registerBatch } from "./batch.js";
 import { registerCollections } from "./collections.js";
 import { registerCrons } from "./crons.js";
 import { registerFiles } from "./files.js";
+import { registerGraphql } from "./graphql.js";
 import { registerHealth } from "./health.js";
 import { registerInstaller } from "./installer.js";
 import { registerJobs } from "./jobs.js";
@@ -55,4 +56,5 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerCrons(server, app);
   registerFiles(server, app);
   registerWebhooks(server, app);
+  registerGraphql(server, app);
 }

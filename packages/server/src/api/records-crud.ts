@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { App } from "../core/app.js";
+import type { Collection } from "../core/collections/index.js";
 import { clientIp } from "./rate-limit.js";
 import { type ActionCaller, flatQuery, type RecordAction, runRecordAction } from "./records-action.js";
 
@@ -10,17 +11,26 @@ type Params = { collection: string; id?: string };
 /**
  * PocketBase's guard against timing a list rule through client filters: once a client has had more than a
  * few empty filtered results from a collection with a list rule, each further empty answer waits a random
- * time below 500 ms. Superusers, unfiltered and non-empty lists are never delayed.
+ * time below 500 ms. Superusers, unfiltered and non-empty lists are never delayed (REST and GraphQL lists).
  */
-async function throttleEmptySearch(app: App, request: FastifyRequest<{ Params: Params }>, body: unknown) {
-  if (request.auth?.isSuperuser) return;
-  const items = (body as { items?: unknown[] } | null)?.items;
-  if (!items || items.length > 0 || !flatQuery(request.query).filter) return;
-  const collection = app.collections.find(request.params.collection);
-  if (!collection?.listRule) return;
+export async function throttleEmptyList(
+  app: App,
+  request: FastifyRequest,
+  collection: Collection | undefined,
+  filtered: boolean,
+  count: number,
+): Promise<void> {
+  if (request.auth?.isSuperuser || count > 0 || !filtered || !collection?.listRule) return;
   if ((await app.limiter.consume("emptySearch", `${collection.id}:${clientIp(app, request)}`)) > 0) {
     await sleep(randomInt(0, 500));
   }
+}
+
+async function throttleEmptySearch(app: App, request: FastifyRequest<{ Params: Params }>, body: unknown) {
+  const items = (body as { items?: unknown[] } | null)?.items;
+  if (!items) return;
+  const collection = app.collections.find(request.params.collection);
+  await throttleEmptyList(app, request, collection, !!flatQuery(request.query).filter, items.length);
 }
 
 /** The caller of a plain (non-batch) records request. */

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { runExport } from "./export.js";
+import { runGraphqlSchema } from "./graphql-schema.js";
 import { runImport } from "./import.js";
 import { runServe } from "./serve.js";
 import { runSuperuserDelete, runSuperuserUpsert } from "./superuser.js";
@@ -237,6 +238,36 @@ program
       "BASALT_TYPES_OUT",
     ),
   )
+  .addOption(
+    new Option("--graphql-introspection <who>", "who may introspect the GraphQL schema")
+      .env("BASALT_GRAPHQL_INTROSPECTION")
+      .choices(["superusers", "all", "off"])
+      .default("superusers"),
+  )
+  .addOption(
+    new Option("--graphql-max-depth <n>", "deepest field nesting of a GraphQL operation")
+      .env("BASALT_GRAPHQL_MAX_DEPTH")
+      .argParser(positiveInt)
+      .default(12),
+  )
+  .addOption(
+    new Option("--graphql-max-cost <n>", "largest estimated cost of a GraphQL operation")
+      .env("BASALT_GRAPHQL_MAX_COST")
+      .argParser(positiveInt)
+      .default(50_000),
+  )
+  .addOption(
+    new Option("--graphql-max-aliases <n>", "most aliases in one GraphQL document")
+      .env("BASALT_GRAPHQL_MAX_ALIASES")
+      .argParser(positiveInt)
+      .default(30),
+  )
+  .addOption(
+    new Option("--graphql-max-per-page <n>", "largest page a GraphQL list returns (at most 1000)")
+      .env("BASALT_GRAPHQL_MAX_PER_PAGE")
+      .argParser(positiveInt)
+      .default(500),
+  )
   .addHelpText(
     "after",
     "\nAt start-up, BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD create (or update) a superuser.",
@@ -292,5 +323,13 @@ program
     "\nSQLite to PostgreSQL: basalt export --dir ./basalt_data --out dump.ndjson && basalt import --in dump.ndjson --db postgres://…",
   )
   .action(runImport);
+
+program
+  .command("graphql-schema")
+  .description("print the GraphQL schema (SDL) that /api/graphql serves for the collections of --dir (or --db)")
+  .option("--out <file>", "write the SDL to this file instead of printing it")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .action(runGraphqlSchema);
 
 await program.parseAsync(process.argv);

@@ -41,6 +41,11 @@ export interface ServeOptions {
   hooksDir?: string;
   dev?: boolean;
   typesOut?: string;
+  graphqlIntrospection: BasaltConfig["graphqlIntrospection"];
+  graphqlMaxDepth: number;
+  graphqlMaxCost: number;
+  graphqlMaxAliases: number;
+  graphqlMaxPerPage: number;
 }
 
 const list = (value: string) =>
@@ -91,6 +96,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       hooksDir: opts.hooksDir ?? "",
       dev: opts.dev === true,
       typesOut: opts.typesOut ?? "",
+      graphqlIntrospection: opts.graphqlIntrospection,
+      graphqlMaxDepth: opts.graphqlMaxDepth,
+      graphqlMaxCost: opts.graphqlMaxCost,
+      graphqlMaxAliases: opts.graphqlMaxAliases,
+      graphqlMaxPerPage: opts.graphqlMaxPerPage,
     };
     const log = createLogger(opts.logLevel, opts.logFormat);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));

@@ -17,6 +17,7 @@ import {
   S3Storage,
   type Storage,
 } from "../files/index.js";
+import { DEFAULT_GRAPHQL_LIMITS, GraphqlService } from "../graphql/index.js";
 import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import {
@@ -76,6 +77,8 @@ export interface App {
   readonly settings: SettingsService;
   /** This instance's realtime (SSE) clients, fed by the realtime bus. */
   readonly realtime: RealtimeBroker;
+  /** The GraphQL API generated from the collections (`/api/graphql`), over the same records service. */
+  readonly graphql: GraphqlService;
   /** One page of the collections list, filtered and sorted with PocketBase's filter syntax. */
   listCollections(opts: {
     filter: string;
@@ -408,6 +411,18 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       files,
       settings,
       realtime,
+      graphql: new GraphqlService(
+        collections,
+        {
+          ...DEFAULT_GRAPHQL_LIMITS,
+          introspection: config.graphqlIntrospection,
+          maxDepth: config.graphqlMaxDepth,
+          maxCost: config.graphqlMaxCost,
+          maxAliases: config.graphqlMaxAliases,
+          maxPerPage: Math.min(config.graphqlMaxPerPage, 1000),
+        },
+        log,
+      ),
       listCollections: (opts) => queryCollections(db, (id) => collections.find(id), opts),
       checkAuthRule: async (collection, record, req = { auth: null }) => {
         if (collection.name === "_superusers") return;

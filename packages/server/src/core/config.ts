@@ -94,6 +94,16 @@ export interface BasaltConfig {
   dev: boolean;
   /** Where `--dev` writes the collections' TypeScript types on each change; empty: not written. */
   typesOut: string;
+  /** Who may introspect the GraphQL schema: `superusers` (default), `all`, or `off`. */
+  graphqlIntrospection: "superusers" | "all" | "off";
+  /** Deepest field nesting of a GraphQL operation. */
+  graphqlMaxDepth: number;
+  /** Largest estimated cost of a GraphQL operation (fields times page sizes and relation fan-out). */
+  graphqlMaxCost: number;
+  /** Most aliases in one GraphQL document. */
+  graphqlMaxAliases: number;
+  /** Largest page a GraphQL list returns (larger `perPage` values are clamped). */
+  graphqlMaxPerPage: number;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -142,6 +152,11 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   hooksDir: "",
   dev: false,
   typesOut: "",
+  graphqlIntrospection: "superusers",
+  graphqlMaxDepth: 12,
+  graphqlMaxCost: 50_000,
+  graphqlMaxAliases: 30,
+  graphqlMaxPerPage: 500,
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

@@ -1,4 +1,3 @@
-import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { RequestAuth } from "../auth/index.js";
 import type { Collection, CollectionsService } from "../core/collections/index.js";
@@ -7,7 +6,7 @@ import type { Hook } from "../core/hook.js";
 import type { RecordsService } from "../core/records/index.js";
 import { randomString } from "../util/index.js";
 import { LocalBus, type RealtimeBus, type RealtimeMessage, type RealtimeRecordMessage } from "./bus.js";
-import { RealtimeClient } from "./client.js";
+import { RealtimeClient, type RealtimeOutput } from "./client.js";
 import { deliverRecordEvent } from "./deliver.js";
 import {
   DEFAULT_REALTIME_LIMITS,
@@ -131,8 +130,11 @@ export class RealtimeBroker {
     return this.usage.canConnect(ip);
   }
 
-  /** Registers a new SSE stream (after `canConnect`) and sends PB_CONNECT. */
-  connect(res: ServerResponse, ip: string): RealtimeClient {
+  /**
+   * Registers a new stream (after `canConnect`) and sends PB_CONNECT. Besides SSE responses, GraphQL
+   * subscriptions connect their own outputs here, so they share the limits, checks and delivery.
+   */
+  connect(res: RealtimeOutput, ip: string): RealtimeClient {
     const id = randomString(40);
     const client = new RealtimeClient(id, ip, res, this.options.maxBufferBytes, (c) => {
       this.clients.delete(c.id);

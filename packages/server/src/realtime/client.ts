@@ -1,6 +1,19 @@
-import type { ServerResponse } from "node:http";
 import type { RequestAuth } from "../auth/index.js";
 import type { Topic } from "./topics.js";
+
+/**
+ * Where a client's events go: an SSE response (`ServerResponse` fits), or an in-process consumer such as a
+ * GraphQL subscription, which writes the same frames to its own stream.
+ */
+export interface RealtimeOutput {
+  /** Bytes written but not yet sent (a slow reader past the limit is disconnected). */
+  readonly writableLength: number;
+  readonly writableEnded: boolean;
+  write(chunk: string): unknown;
+  end(): void;
+  destroy(): void;
+  on(event: "close", listener: () => void): unknown;
+}
 
 /** One connected SSE client: its stream, its subscriptions and the auth it subscribed with. */
 export class RealtimeClient {
@@ -17,7 +30,7 @@ export class RealtimeClient {
   constructor(
     readonly id: string,
     readonly ip: string,
-    private readonly res: ServerResponse,
+    private readonly res: RealtimeOutput,
     private readonly maxBufferBytes: number,
     private readonly onClose: (client: RealtimeClient) => void,
   ) {

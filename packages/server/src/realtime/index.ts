@@ -8,7 +8,7 @@ export {
   type RealtimeMessage,
   type RealtimeRecordMessage,
 } from "./bus.js";
-export { RealtimeClient } from "./client.js";
+export { RealtimeClient, type RealtimeOutput } from "./client.js";
 export {
   addressKey,
   DEFAULT_REALTIME_LIMITS,

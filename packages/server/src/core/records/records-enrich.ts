@@ -115,7 +115,6 @@ async function expandInto(
   tree: ExpandTree,
   sizes: Sizes,
 ): Promise<void> {
-  const su = e.ctx.isSuperuser;
   // Every parent of this level appears at least once in the response, so their sizes add up to at most
   // the response's count: checking the running sum stops a blow-up after O(budget) steps.
   let levelSize = 0;
@@ -129,42 +128,28 @@ async function expandInto(
     setExpand(out[i], name, value);
   };
   for (const [name, sub] of tree) {
-    const field = collection.fields.find((f) => f.name === name && f.type === "relation");
-    if (field) {
-      if (field.hidden && !su) continue;
-      const target = e.collections.find(String(field.collectionId));
-      if (!target || (!su && target.viewRule === null)) continue;
-      const ids = new Set<string>();
-      for (const r of rows) {
-        for (const id of valueList(fieldValue(field, r))) {
-          if (ids.has(id)) continue;
-          ids.add(id);
-          // counted before the query: an id list past the budget is refused, never sent to the database
-          e.budget.load(1);
-        }
-      }
-      const related = await findRowsWithRule(e.expandCtx, target, [...ids], target.viewRule);
+    if (collection.fields.some((f) => f.name === name && f.type === "relation")) {
+      const ids = [...new Set(rows.flatMap((r) => valueList(fieldValueOf(collection, name, r))))];
+      const found = await relatedRows(e, collection, name, ids);
+      if (!found) continue;
+      const { target, field, rows: related } = found;
       const json = await enrichLevel(e, target, related, sub, sizes);
       const byId = new Map(json.map((j) => [String(j.id), j]));
       rows.forEach((row, i) => {
-        const found = valueList(fieldValue(field, row))
+        const hits = valueList(fieldValue(field, row))
           .map((id) => byId.get(id))
           .filter((j) => j !== undefined);
-        if (!found.length) return;
-        attach(i, name, isMultiValued(field) ? found : found[found.length - 1]);
+        if (!hits.length) return;
+        attach(i, name, isMultiValued(field) ? hits : hits[hits.length - 1]);
       });
       continue;
     }
     const via = /^(\w+)_via_(\w+)$/.exec(name);
-    if (!via) continue;
-    const source = e.collections.find(via[1]);
-    const backField = source?.fields.find((f) => f.name === via[2]);
-    if (!source || !backField || backField.type !== "relation" || backField.collectionId !== collection.id)
-      continue;
-    if ((!su && (source.viewRule === null || backField.hidden)) || !rows.length) continue;
+    if (!via || !rows.length) continue;
     const parentIds = rows.map((r) => String(r.id));
-    const children = await backRelated(e, source, backField, parentIds);
-    e.budget.load(children.length);
+    const found = await backRelatedRows(e, collection, via[1], via[2], parentIds);
+    if (!found) continue;
+    const { source, field: backField, rows: children } = found;
     const json = await enrichLevel(e, source, children, sub, sizes);
     const single = !isMultiValued(backField) && hasUniqueIndex(source, backField.name);
     const byParent = new Map<string, Record<string, unknown>[]>();
@@ -181,6 +166,56 @@ async function expandInto(
       attach(i, name, single ? mine[0] : mine);
     });
   }
+}
+
+/**
+ * The records a relation field of `collection` points to among `ids`, as `expand` loads them: nothing when
+ * the field is hidden or the target superuser-only for a non-superuser, otherwise each record checked against
+ * its own view rule in the `expand` rule context; the ids count against the budget before the query. Null
+ * when the field is not a relation that can be expanded. REST's expand and GraphQL's relations share it.
+ */
+export async function relatedRows(
+  e: EnrichContext,
+  collection: Collection,
+  name: string,
+  ids: readonly string[],
+): Promise<{ target: Collection; field: Field; rows: RecordRow[] } | null> {
+  const su = e.ctx.isSuperuser;
+  const field = collection.fields.find((f) => f.name === name && f.type === "relation");
+  if (!field || (field.hidden && !su)) return null;
+  const target = e.collections.find(String(field.collectionId));
+  if (!target || (!su && target.viewRule === null)) return null;
+  // counted before the query: an id list past the budget is refused, never sent to the database
+  e.budget.load(ids.length);
+  return { target, field, rows: await findRowsWithRule(e.expandCtx, target, ids, target.viewRule) };
+}
+
+/**
+ * The records of `sourceName` whose relation field `fieldName` points to one of `parentIds` of `collection`
+ * (a `<source>_via_<field>` back-relation), each checked against the source's view rule in the `expand`
+ * context; at most 1,000 for all parents together, counted against the budget. Null when the back-relation
+ * cannot be expanded.
+ */
+export async function backRelatedRows(
+  e: EnrichContext,
+  collection: Collection,
+  sourceName: string,
+  fieldName: string,
+  parentIds: readonly string[],
+): Promise<{ source: Collection; field: Field; rows: RecordRow[] } | null> {
+  const su = e.ctx.isSuperuser;
+  const source = e.collections.find(sourceName);
+  const field = source?.fields.find((f) => f.name === fieldName);
+  if (!source || !field || field.type !== "relation" || field.collectionId !== collection.id) return null;
+  if (!su && (source.viewRule === null || field.hidden)) return null;
+  const rows = parentIds.length ? await backRelated(e, source, field, [...parentIds]) : [];
+  e.budget.load(rows.length);
+  return { source, field, rows };
+}
+
+function fieldValueOf(collection: Collection, name: string, row: RecordRow): unknown {
+  const field = collection.fields.find((f) => f.name === name);
+  return field ? fieldValue(field, row) : "";
 }
 
 function fieldValue(field: Field, row: RecordRow): unknown {

@@ -26,7 +26,13 @@ import {
   typedBody,
 } from "./record-draft.js";
 import { isSuperuserRequest, type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.js";
-import { enrichRows, parseExpand } from "./records-enrich.js";
+import {
+  backRelatedRows,
+  type EnrichContext,
+  enrichRows,
+  parseExpand,
+  relatedRows,
+} from "./records-enrich.js";
 import { findRowWithRule, type ListQuery, listRows, type QueryContext } from "./records-query.js";
 import { insertRow, updateRow } from "./records-repo.js";
 import { draftMatchesRule, fillServerValues, writeOrFail } from "./records-write.js";
@@ -487,29 +493,63 @@ export class RecordsService {
   ): Promise<Record<string, unknown>[]> {
     const fields: FieldsSpec | null = opts.fields ? parseFields(opts.fields) : null;
     const expand = opts.expand ? parseExpand(opts.expand) : null;
-    const ctx = this.queryContext(req);
-    const out = await enrichRows(
-      {
-        collections: this.deps.collections,
-        ctx,
-        expandCtx: expand?.size ? this.queryContext(req, undefined, "expand") : ctx,
-        authId: req.auth ? String(req.auth.record.id) : null,
-        authCollectionId: req.auth?.collection.id ?? null,
-        budget: opts.budget ?? this.expandBudget(),
-      },
-      collection,
-      rows,
-      expand,
-      fields,
-    );
+    const e = this.enrichContext(req, !!expand?.size, opts.budget ?? this.expandBudget());
+    const out = await enrichRows(e, collection, rows, expand, fields);
     const hook = this.deps.hooks?.onRecordEnrich;
     if (!hook?.hasFor(collection)) return out;
     for (let i = 0; i < out.length; i++) {
-      const e = { collection, record: out[i], auth: req.auth };
-      await hook.trigger(e);
-      out[i] = e.record;
+      const ev = { collection, record: out[i], auth: req.auth };
+      await hook.trigger(ev);
+      out[i] = ev.record;
     }
     return out;
+  }
+
+  private enrichContext(req: RecordRequest, expanding: boolean, budget: ExpandBudget): EnrichContext {
+    const ctx = this.queryContext(req);
+    return {
+      collections: this.deps.collections,
+      ctx,
+      expandCtx: expanding ? this.queryContext(req, undefined, "expand") : ctx,
+      authId: req.auth ? String(req.auth.record.id) : null,
+      authCollectionId: req.auth?.collection.id ?? null,
+      budget,
+    };
+  }
+
+  /**
+   * The records with these ids that a relation field of `collection` points to, as `expand` loads them (the
+   * field must be visible to the caller, each record matches its own view rule in the `expand` context), for
+   * loading the relations of many records at once (GraphQL); counted against `budget`. Null when the field
+   * cannot be expanded.
+   */
+  async related(
+    collection: Collection,
+    fieldName: string,
+    ids: readonly string[],
+    req: RecordRequest,
+    budget: ExpandBudget,
+  ): Promise<{ target: Collection; rows: RecordRow[] } | null> {
+    const found = await relatedRows(this.enrichContext(req, true, budget), collection, fieldName, ids);
+    return found && { target: found.target, rows: found.rows };
+  }
+
+  /**
+   * The records of `sourceName` whose relation `fieldName` points to one of `parentIds` (the
+   * `<source>_via_<field>` back-relation of `expand`), each matching the source's view rule in the `expand`
+   * context, at most 1,000 in all, counted against `budget`. Null when the back-relation cannot be expanded.
+   */
+  async backRelated(
+    collection: Collection,
+    sourceName: string,
+    fieldName: string,
+    parentIds: readonly string[],
+    req: RecordRequest,
+    budget: ExpandBudget,
+  ): Promise<{ source: Collection; rows: RecordRow[] } | null> {
+    const e = this.enrichContext(req, true, budget);
+    const found = await backRelatedRows(e, collection, sourceName, fieldName, parentIds);
+    return found && { source: found.source, rows: found.rows };
   }
 
   /** A fresh expanded-records budget, to share between the `enrich` calls of one batch or realtime event. */

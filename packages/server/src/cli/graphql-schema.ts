@@ -1,0 +1,42 @@
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pino } from "pino";
+import { openApp } from "../core/app.js";
+import { DEFAULT_CONFIG } from "../core/config.js";
+import { BasaltError } from "../errors/index.js";
+import { fail } from "./fail.js";
+import { holdsData } from "./preflight.js";
+
+/** The options `basalt graphql-schema` parses. */
+export interface GraphqlSchemaOptions {
+  dir: string;
+  db?: string;
+  /** A file to write the SDL to; absent prints it. */
+  out?: string;
+}
+
+/**
+ * `basalt graphql-schema`: prints (or writes to `--out`) the GraphQL schema, in SDL, that `/api/graphql`
+ * serves for the collections of the data folder (or `--db`), for client code generators.
+ */
+export async function runGraphqlSchema(opts: GraphqlSchemaOptions): Promise<void> {
+  try {
+    if (!opts.db && !holdsData(opts.dir))
+      throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${resolve(opts.dir)})`);
+    const app = await openApp(
+      { ...DEFAULT_CONFIG, dataDir: resolve(opts.dir), dbUrl: opts.db ?? "" },
+      pino({ level: "silent" }),
+    );
+    try {
+      const sdl = `${app.graphql.sdl()}\n`;
+      if (opts.out) {
+        writeFileSync(opts.out, sdl);
+        console.log(`Wrote the GraphQL schema to ${opts.out}.`);
+      } else process.stdout.write(sdl);
+    } finally {
+      await app.close();
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
