@@ -326,7 +326,9 @@ program
 
 program
   .command("graphql-schema")
-  .description("print the GraphQL schema (SDL) that /api/graphql serves for the collections of --dir (or --db)")
+  .description(
+    "print the GraphQL schema (SDL) that /api/graphql serves for the collections of --dir (or --db)",
+  )
   .option("--out <file>", "write the SDL to this file instead of printing it")
   .addOption(dirOption())
   .addOption(dbOption())
