@@ -26,8 +26,19 @@ import { openSse, type RawSse, SseRefused } from "../harness/sse.js";
 const P99_LIMIT_MS = Number(process.env.BASALT_HOSTILE_P99_MS ?? 250);
 const RSS_MARGIN_MIB = 256;
 const WINDOW_MS = 4000;
+// concurrent requests of the attacker in the request-based classes
+const ATTACKERS = Number(process.env.BASALT_HOSTILE_ATTACKERS ?? 4);
 const SEED_USERS = 100_000;
 const LIST = "/api/collections/notes/records?perPage=20&sort=-score";
+const LINKS = 30;
+const AUTHORS = 20;
+const POSTS_PER_AUTHOR = 50;
+// the issue's examples: six expand levels over records that all link to each other, and a filter through
+// back-relations six hops deep
+const EXPAND_BOMB = "links.links.links.links.links.links";
+const SIX_HOPS = "author.posts_via_author.author.posts_via_author.author.posts_via_author.title ?!= title";
+// within the fan-out limit (two back-relation hops), but every post reaches every post of its author twice
+const TWO_HOPS = "author.posts_via_author.author.posts_via_author.title ?= 'nothing matches this'";
 
 let server: HostileServer;
 let su = "";
@@ -79,6 +90,66 @@ async function underAttack(name: string, attack: () => Promise<StatusTally>): Pr
 
 const fmt = (ms: number) => ms.toFixed(1);
 
+/** Creates a record as the superuser; returns its id. */
+async function create(collection: string, json: unknown): Promise<string> {
+  const r = await api(`/api/collections/${collection}/records`, { method: "POST", token: su, json });
+  expect(r.status).toBe(200);
+  return String(r.body.id);
+}
+
+/** Creates a public collection; returns its id. */
+async function collection(name: string, fields: unknown[]): Promise<string> {
+  const r = await api("/api/collections", {
+    method: "POST",
+    token: su,
+    json: { name, fields, listRule: "", viewRule: "" },
+  });
+  expect(r.status).toBe(200);
+  return String(r.body.id);
+}
+
+/**
+ * `links`: LINKS public records, each linking to all of them (the issue's expand bomb); `authors` and their
+ * `posts` (AUTHORS x POSTS_PER_AUTHOR), for filters through back-relations.
+ */
+async function seedRelations(): Promise<void> {
+  const links = await collection("links", [{ name: "name", type: "text" }]);
+  const patched = await api("/api/collections/links", {
+    method: "PATCH",
+    token: su,
+    json: {
+      fields: [
+        { name: "name", type: "text" },
+        { name: "links", type: "relation", collectionId: links, maxSelect: LINKS },
+      ],
+    },
+  });
+  expect(patched.status).toBe(200);
+  const ids: string[] = [];
+  for (let i = 0; i < LINKS; i++) ids.push(await create("links", { name: `link ${i}` }));
+  for (const id of ids) {
+    const r = await api(`/api/collections/links/records/${id}`, {
+      method: "PATCH",
+      token: su,
+      json: { links: ids },
+    });
+    expect(r.status).toBe(200);
+  }
+  const authors = await collection("authors", [{ name: "name", type: "text" }]);
+  await collection("posts", [
+    { name: "title", type: "text" },
+    { name: "author", type: "relation", collectionId: authors, maxSelect: 1 },
+  ]);
+  for (let a = 0; a < AUTHORS; a++) {
+    const author = await create("authors", { name: `author ${a}` });
+    await Promise.all(
+      Array.from({ length: POSTS_PER_AUTHOR }, (_, k) =>
+        create("posts", { title: `post ${a}-${k}`, author }),
+      ),
+    );
+  }
+}
+
 /** Waits until the address may open `n` streams again (the server notices closed sockets a moment later). */
 async function streamSlotsFree(n: number): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -126,6 +197,7 @@ beforeAll(async () => {
     });
     expect(r.status).toBe(200);
   }
+  await seedRelations();
   // what the server holds once set up and warmed by the normal client
   const warm = await startProbe(server.url, LIST);
   await new Promise((r) => setTimeout(r, 500));
@@ -143,7 +215,7 @@ describe("hostile clients (issue 10)", () => {
   it("sign-in and e-mail look-ups against 100,000 accounts: 400s, index seeks, no stall", async () => {
     const attacker = await underAttack("sign-in look-ups", async () => {
       const tally = new StatusTally();
-      await during(WINDOW_MS, 16, async (i) => {
+      await during(WINDOW_MS, ATTACKERS, async (i) => {
         const known = i % 2 === 0;
         const path = i % 4 < 2 ? "auth-with-password" : "request-password-reset";
         const email = known ? `seeded${(i * 7919) % SEED_USERS}@example.com` : `nobody${i}@example.com`;
@@ -241,4 +313,30 @@ describe("hostile clients (issue 10)", () => {
     expect(attacker.seen().every((s) => [200, 204, 400, 429].includes(s))).toBe(true);
     for (const s of streams) s.close();
   }, 120_000);
+  it("expand bombs: six levels over records that all link to each other are refused, nothing grows", async () => {
+    const attacker = await underAttack("expand bomb", async () => {
+      const tally = new StatusTally();
+      await during(WINDOW_MS, ATTACKERS, async (i) => {
+        const fields = i % 2 ? "&fields=id,expand.links.expand.links.expand.links.id" : "";
+        const path = `/api/collections/links/records?perPage=${LINKS}&expand=${EXPAND_BOMB}${fields}`;
+        tally.add((await api(path)).status);
+      });
+      return tally;
+    });
+    expect(attacker.seen()).toEqual([400]);
+  }, 60_000);
+
+  it("filters through back-relations: six hops are refused at once, two hops are bounded", async () => {
+    const attacker = await underAttack("back-relation filters", async () => {
+      const tally = new StatusTally();
+      await during(WINDOW_MS, ATTACKERS, async (i) => {
+        const filter = i % 2 ? SIX_HOPS : TWO_HOPS;
+        const path = `/api/collections/posts/records?perPage=5&filter=${encodeURIComponent(filter)}`;
+        tally.add((await api(path)).status);
+      });
+      return tally;
+    });
+    expect(attacker.count(400)).toBeGreaterThan(0);
+    expect(attacker.seen().every((s) => s === 200 || s === 400)).toBe(true);
+  }, 60_000);
 });
