@@ -49,6 +49,7 @@ async function startServer(config) {
 
 let url = "";
 let su = "";
+let hostilePage = "";
 async function api(path, { method = "GET", json, token } = {}) {
   const headers = {};
   if (json !== undefined) headers["content-type"] = "application/json";
@@ -185,6 +186,17 @@ const attacks = {
       const f = "author.posts_via_author.author.posts_via_author.author.posts_via_author.title ?!= title";
       return (await api(`/api/collections/posts/records?filter=${encodeURIComponent(f)}`)).status;
     }),
+  "excerpt of 400 KB HTML": () =>
+    during(
+      ATTACKERS,
+      async () =>
+        (await api(`/api/collections/pages/records/${hostilePage}?fields=id,content:excerpt(20)`)).status,
+    ),
+  "backtracking pattern": () =>
+    during(ATTACKERS, async () => {
+      const json = { words: `${"a ".repeat(2000)}!` };
+      return (await api("/api/collections/words/records", { method: "POST", json })).status;
+    }),
   "two-hop filter": () =>
     during(ATTACKERS, async () => {
       const f = "author.posts_via_author.author.posts_via_author.title ?= 'nothing matches this'";
@@ -229,6 +241,34 @@ async function seed() {
   for (let i = 0; i < 30; i++) ids.push(await create("links", { name: `l${i}` }));
   for (const id of ids)
     await api(`/api/collections/links/records/${id}`, { method: "PATCH", token: su, json: { links: ids } });
+  await api("/api/collections", {
+    method: "POST",
+    token: su,
+    json: {
+      name: "pages",
+      fields: [{ name: "content", type: "editor", maxSize: 2_000_000 }],
+      listRule: "",
+      viewRule: "",
+    },
+  });
+  const content = [
+    "<p>Visible start</p>",
+    "<a ".repeat(30_000),
+    "<script>".repeat(15_000),
+    "<!--".repeat(15_000),
+    "&".repeat(40_000),
+    "<div>".repeat(10_000),
+  ];
+  hostilePage = await create("pages", { content: content.join("") });
+  await api("/api/collections", {
+    method: "POST",
+    token: su,
+    json: {
+      name: "words",
+      fields: [{ name: "words", type: "text", pattern: "^(\\w+\\s?)+$" }],
+      createRule: "",
+    },
+  });
   const authors = await collection("authors", [{ name: "name", type: "text" }]);
   await collection("posts", [
     { name: "title", type: "text" },
