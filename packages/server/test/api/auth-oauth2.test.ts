@@ -220,3 +220,97 @@ describe("OAuth2 attack and error cases", () => {
     });
   });
 });
+
+describe("generic OpenID Connect providers oidc, oidc2 and oidc3", () => {
+  const DEFAULT = () => [
+    provider("oidc"),
+    provider("google"),
+    provider("apple", { jwksURL: `${oidc.url}/jwks`, issuers: [oidc.url, `${oidc.url}/`] }),
+  ];
+  /** oidc3 with no user-info URL: the user comes from the id_token, checked as `extra` says. */
+  const idTokenOnly = (extra: Record<string, unknown>) => ({ ...provider("oidc3", extra), userInfoURL: "" });
+  let other: OidcServer | undefined;
+  afterAll(async () => {
+    await configure(DEFAULT());
+    await other?.stop();
+  });
+
+  async function attempt(name: string) {
+    const methods = await server.sdk().collection("users").listAuthMethods();
+    const p = methods.oauth2.providers.find((x) => x.name === name);
+    if (!p) return { listed: false, status: 0, body: {} };
+    const { code } = await oidc.authorize(p.authURL, REDIRECT);
+    const res = await server.fetch("/api/collections/users/auth-with-oauth2", {
+      method: "POST",
+      json: { provider: name, code, codeVerifier: p.codeVerifier, redirectURL: REDIRECT },
+    });
+    return { listed: true, status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it("all three at once: two with a user-info URL (one also checking the id_token), one from the id_token alone", async () => {
+    await configure([
+      provider("oidc"),
+      provider("oidc2", { jwksURL: `${oidc.url}/jwks`, issuers: [oidc.url] }),
+      idTokenOnly({ jwksURL: `${oidc.url}/jwks`, issuers: [oidc.url] }),
+    ]);
+    const names = (await server.sdk().collection("users").listAuthMethods()).oauth2.providers.map(
+      (p) => p.name,
+    );
+    expect(names.sort()).toEqual(["oidc", "oidc2", "oidc3"]);
+    for (const name of ["oidc", "oidc2", "oidc3"]) {
+      oidc.setUser({
+        sub: `${name}-sub`,
+        email: `${name}@example.com`,
+        email_verified: true,
+        name: name.toUpperCase(),
+      });
+      const { auth } = await signIn(name);
+      expect(auth.record).toMatchObject({
+        email: `${name}@example.com`,
+        name: name.toUpperCase(),
+        verified: true,
+      });
+      expect(await externalAuths(auth.record.id)).toEqual([{ provider: name, providerId: `${name}-sub` }]);
+    }
+  });
+
+  it("from the id_token: a foreign issuer, an expired token, a future iat or a key not in the JWKS is refused", async () => {
+    other = await startOidcServer();
+    const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ["issuer", { jwksURL: `${oidc.url}/jwks`, issuers: ["https://accounts.example.com"] }, {}],
+      [
+        "expiry",
+        { jwksURL: `${oidc.url}/jwks`, issuers: [oidc.url] },
+        { exp: Math.floor(Date.now() / 1000) - 60 },
+      ],
+      ["iat", { jwksURL: `${oidc.url}/jwks` }, { iat: Math.floor(Date.now() / 1000) + 3600 }],
+      ["signature", { jwksURL: `${other.url}/jwks` }, {}],
+    ];
+    for (const [what, extra, claims] of cases) {
+      await configure([idTokenOnly(extra)]);
+      oidc.setUser({ sub: `bad-${what}`, email: `bad-${what}@example.com`, email_verified: true, ...claims });
+      const out = await attempt("oidc3");
+      expect(out, what).toMatchObject({
+        listed: true,
+        status: 400,
+        body: { message: "Failed to fetch OAuth2 user." },
+      });
+    }
+    const created = await server.basalt.app.db.all('SELECT 1 FROM "users" WHERE "email" LIKE ?', ["bad-%"]);
+    expect(created).toEqual([]);
+  });
+
+  it("from the id_token needs extra.jwksURL: without it the provider is not offered", async () => {
+    await configure([idTokenOnly({}), provider("oidc2")]);
+    const names = (await server.sdk().collection("users").listAuthMethods()).oauth2.providers.map(
+      (p) => p.name,
+    );
+    expect(names).toEqual(["oidc2"]);
+    const out = await server.fetch("/api/collections/users/auth-with-oauth2", {
+      method: "POST",
+      json: { provider: "oidc3", code: "x", codeVerifier: "y", redirectURL: REDIRECT },
+    });
+    expect(out.status).toBe(500);
+    expect(await out.json()).toMatchObject({ message: "Missing or invalid provider config." });
+  });
+});

@@ -16,6 +16,8 @@ const ALGS: Record<string, { hash: string; ec: boolean }> = {
 };
 
 const JWKS_TTL_MS = 10 * 60_000;
+/** Clock difference tolerated between the provider and this server for `iat`/`nbf`. */
+const CLOCK_SKEW_S = 60;
 const jwksCache = new Map<string, { at: number; keys: (JsonWebKey & { kid?: string })[] }>();
 
 async function loadJwks(url: string, refresh: boolean): Promise<(JsonWebKey & { kid?: string })[]> {
@@ -70,6 +72,15 @@ export async function verifyIdToken(token: string, check: IdTokenCheck): Promise
     throw new Error("id_token issuer mismatch");
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(check.audience)) throw new Error("id_token audience mismatch");
-  if (typeof claims.exp !== "number" || claims.exp <= Date.now() / 1000) throw new Error("id_token expired");
+  const now = Date.now() / 1000;
+  if (typeof claims.exp !== "number" || claims.exp <= now) throw new Error("id_token expired");
+  // issued (or valid from) in the future, beyond a little clock skew
+  for (const k of ["iat", "nbf"]) {
+    if (
+      claims[k] !== undefined &&
+      (typeof claims[k] !== "number" || (claims[k] as number) > now + CLOCK_SKEW_S)
+    )
+      throw new Error(`id_token ${k} is in the future`);
+  }
   return claims;
 }

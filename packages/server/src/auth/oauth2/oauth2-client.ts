@@ -18,6 +18,8 @@ export interface ResolvedProvider {
   readonly preset: ProviderPreset;
   /** Set when the id_token must be validated (Apple always; OIDC when `extra.jwksURL` is configured). */
   readonly idToken: IdTokenCheck | null;
+  /** The user comes from the validated id_token claims (Apple; OIDC without a user-info URL). */
+  readonly userFromIdToken: boolean;
 }
 
 /** What the authorize step hands the client: the URL to open and the state and PKCE pair to keep. */
@@ -47,16 +49,22 @@ function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string" && s !== "") : [];
 }
 
-/** Merges a collection's provider config over its preset; null for an unknown name or missing endpoints. */
+/**
+ * Merges a collection's provider config over its preset; null for an unknown name or missing endpoints. A
+ * generic OIDC provider (`oidc`, `oidc2`, `oidc3`) without a user-info URL reads the user from the id_token,
+ * and then needs `extra.jwksURL` to check its signature (PocketBase would accept it unsigned).
+ */
 export function resolveProvider(config: OAuth2Provider): ResolvedProvider | null {
   const preset = PROVIDER_PRESETS[config.name];
   if (!preset || !config.clientId) return null;
   const authURL = httpUrl(config.authURL || preset.authURL);
   const tokenURL = httpUrl(config.tokenURL || preset.tokenURL);
   const userInfoURL = httpUrl(config.userInfoURL || preset.userInfoURL);
-  if (!authURL || !tokenURL || (!userInfoURL && !preset.userFromIdToken)) return null;
   const extra = config.extra ?? {};
   const jwksURL = httpUrl(typeof extra.jwksURL === "string" ? extra.jwksURL : (preset.jwksURL ?? ""));
+  const userFromIdToken = !!preset.userFromIdToken || (!!preset.idTokenWithoutUserInfo && !userInfoURL);
+  if (!authURL || !tokenURL || (!userInfoURL && !userFromIdToken)) return null;
+  if (userFromIdToken && !jwksURL) return null;
   const issuers = strings(extra.issuers).length ? strings(extra.issuers) : [...(preset.issuers ?? [])];
   return {
     name: config.name,
@@ -69,6 +77,7 @@ export function resolveProvider(config: OAuth2Provider): ResolvedProvider | null
     pkce: config.pkce ?? preset.pkce,
     preset,
     idToken: jwksURL ? { jwksURL, issuers, audience: config.clientId } : null,
+    userFromIdToken,
   };
 }
 
@@ -165,7 +174,7 @@ export async function fetchOAuth2User(p: ResolvedProvider, token: OAuth2Token): 
     idClaims = await verifyIdToken(token.idToken, p.idToken);
   }
   let raw: Record<string, unknown>;
-  if (p.preset.userFromIdToken) raw = idClaims ?? {};
+  if (p.userFromIdToken) raw = idClaims ?? {};
   else {
     const body = await getJson(p.userInfoURL, token.accessToken);
     if (typeof body !== "object" || body === null || Array.isArray(body))

@@ -16,6 +16,11 @@ export interface ProviderPreset {
   readonly authParams?: Readonly<Record<string, string>>;
   /** Read the user from the validated id_token claims instead of a user-info call. */
   readonly userFromIdToken?: boolean;
+  /**
+   * Generic OpenID Connect: with no user-info URL configured, read the user from the id_token (which then
+   * must be validated against `extra.jwksURL`), as PocketBase's `oidc` providers do.
+   */
+  readonly idTokenWithoutUserInfo?: boolean;
   /** Default id_token checks (Apple). */
   readonly jwksURL?: string;
   readonly issuers?: readonly string[];
@@ -41,6 +46,7 @@ const oidc: ProviderPreset = {
   userInfoURL: "",
   scopes: ["openid", "email", "profile"],
   pkce: true,
+  idTokenWithoutUserInfo: true,
   mapUser: oidcUser,
 };
 
