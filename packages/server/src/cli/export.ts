@@ -5,6 +5,7 @@ import { type Database, openDatabase } from "../db/index.js";
 import { BasaltError } from "../errors/index.js";
 import { fail } from "./fail.js";
 import { progressReporter } from "./progress.js";
+import { exportFiles, filesFolderOf, s3BucketOf } from "./transfer-files.js";
 import { describeSummary, redactDbUrl } from "./transfer-summary.js";
 
 /** The options `basalt export` parses. */
@@ -50,15 +51,18 @@ function openDumpFile(path: string) {
 export async function runExport(opts: ExportOptions): Promise<void> {
   const out = resolve(opts.out);
   const partial = `${out}.partial-${process.pid}`;
+  const partialFiles = filesFolderOf(partial);
   let db: Database | undefined;
   let file: ReturnType<typeof openDumpFile> | undefined;
   const progress = progressReporter("export");
   try {
-    if (existsSync(out))
-      throw new BasaltError(
-        "BASALT_ERR_TRANSFER_FILE",
-        `${out} already exists; remove it or choose another --out.`,
-      );
+    for (const path of [out, filesFolderOf(out)]) {
+      if (existsSync(path))
+        throw new BasaltError(
+          "BASALT_ERR_TRANSFER_FILE",
+          `${path} already exists; remove it or choose another --out.`,
+        );
+    }
     const url = opts.db?.trim() ?? "";
     const sqliteFile = join(resolve(opts.dir), "data.db");
     if (!url && !existsSync(sqliteFile))
@@ -68,11 +72,22 @@ export async function runExport(opts: ExportOptions): Promise<void> {
     const summary = await exportDump(db, file.write, progress.update);
     await file.close();
     chmodSync(partial, 0o600);
+    // record files: the data folder's storage/ is copied beside the dump; a bucket is left where it is
+    const bucket = await s3BucketOf(db);
+    const files =
+      bucket === null ? await exportFiles(join(resolve(opts.dir), "storage"), partialFiles) : null;
+    if (files) renameSync(partialFiles, filesFolderOf(out));
     renameSync(partial, out);
     progress.stop();
     await db.close();
     const from = url ? `PostgreSQL at ${redactDbUrl(url)}` : sqliteFile;
     console.log(`Exported ${describeSummary(summary)} from ${from} to ${out}.`);
+    if (files)
+      console.log(`Copied ${files.files} uploaded files (${files.bytes} bytes) to ${filesFolderOf(out)}.`);
+    else
+      console.log(
+        `Uploaded files stay in the S3 bucket ${bucket}: the dump's settings keep pointing at it, nothing was copied.`,
+      );
     console.log(
       "The dump holds password hashes, token keys and token secrets: it was created readable by you only (mode 0600); keep it as safe as the database.",
     );
@@ -80,6 +95,7 @@ export async function runExport(opts: ExportOptions): Promise<void> {
     progress.stop();
     file?.destroy();
     rmSync(partial, { force: true });
+    rmSync(partialFiles, { recursive: true, force: true });
     await db?.close().catch(() => undefined);
     fail(err);
   }

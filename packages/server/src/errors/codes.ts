@@ -50,6 +50,10 @@ export const ERROR_CODES = {
     status: 400,
     message: "Two auth collections in the dump hold a record with the same id; nothing was imported.",
   },
+  BASALT_ERR_TRANSFER_FILES: {
+    status: 400,
+    message: "The dump's files cannot be copied (an incomplete files folder, or a target storage/ that is not empty); nothing was imported.",
+  },
   BASALT_ERR_LIMIT_EXPAND: {
     status: 400,
     message:
