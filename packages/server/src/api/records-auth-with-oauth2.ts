@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import {
   exchangeCode,
   fetchOAuth2User,
@@ -10,9 +10,11 @@ import {
 } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
-import { findRow, type RecordRow } from "../core/records/index.js";
+import { DEFAULT_FILE_MAX_SIZE, findRow, type RecordRow } from "../core/records/index.js";
 import { ApiError, badRequest, type ErrorData, fieldError, forbidden } from "../errors/index.js";
+import { baseMime, UploadedFile } from "../files/index.js";
 import { isPlainObject } from "../util/index.js";
+import { safeGetBytes } from "../webhooks/index.js";
 import { bodyObject } from "./guards.js";
 import { authCollectionOr404, recordRequestOf, throwIfInvalid } from "./records-auth-helpers.js";
 import { findLinkedRecord, linkExternalAuth, unlinkExternalAuths } from "./records-auth-oauth2-link.js";
@@ -64,7 +66,7 @@ function signUpBody(collection: AuthCollection, user: OAuth2User, createData: Re
     const target = mapped[key];
     if (target && !(target in body) && fieldOf(target)) body[target] = value;
   }
-  // A file field would need the avatar downloaded (not done: no SSRF-safe fetcher yet); a text field gets the URL.
+  // a text field gets the URL; a file field gets the picture itself (see withAvatar)
   const avatarField = mapped.avatarURL ? fieldOf(mapped.avatarURL) : undefined;
   if (avatarField && avatarField.type !== "file" && user.avatarURL && !(avatarField.name in body)) {
     body[avatarField.name] = user.avatarURL;
@@ -75,6 +77,51 @@ function signUpBody(collection: AuthCollection, user: OAuth2User, createData: Re
     body.passwordConfirm = password;
   }
   return body;
+}
+
+/** How long fetching a provider's avatar may take. */
+const AVATAR_TIMEOUT_MS = 10_000;
+
+/**
+ * Adds the provider's avatar to a sign-up body when the collection maps `avatarURL` to a file field, as
+ * PocketBase does: fetched with SSRF checks (public addresses only unless the config allows loopback or
+ * private ones, each redirect checked), a timeout and the field's `maxSize` as a byte cap. A picture that
+ * cannot be fetched, is too large or is not of a type the field accepts is left out (logged); the sign-up
+ * goes on without it.
+ */
+async function withAvatar(
+  app: App,
+  collection: AuthCollection,
+  user: OAuth2User,
+  body: Record<string, unknown>,
+  log: FastifyBaseLogger,
+): Promise<Record<string, unknown>> {
+  const name = collection.oauth2.mappedFields.avatarURL;
+  const field = name ? collection.fields.find((f) => f.name === name) : undefined;
+  if (field?.type !== "file" || !user.avatarURL || field.name in body) return body;
+  try {
+    const maxSize = Number(field.maxSize) > 0 ? Number(field.maxSize) : DEFAULT_FILE_MAX_SIZE;
+    const bytes = await safeGetBytes(user.avatarURL, {
+      allowed: app.config.oauth2AvatarAllowedTargets,
+      timeoutMs: AVATAR_TIMEOUT_MS,
+      maxResponseBytes: maxSize,
+      maxRedirects: 3,
+    });
+    const base = new URL(user.avatarURL).pathname.split("/").pop() || "avatar";
+    const file = await UploadedFile.fromBuffer(bytes, base);
+    const types = (field.mimeTypes as string[] | undefined) ?? [];
+    if (types.length && !types.includes(baseMime(file.mimeType))) {
+      log.warn(
+        { type: file.mimeType, field: field.name },
+        "OAuth2 avatar skipped: a type the field does not accept",
+      );
+      return body;
+    }
+    return { ...body, [field.name]: [file] };
+  } catch (err) {
+    log.warn({ err, field: field.name }, "OAuth2 avatar could not be fetched");
+    return body;
+  }
 }
 
 /** A provider e-mail (always one the provider says is verified, or "") equal to the record's, ignoring case. */
@@ -164,7 +211,15 @@ export function registerAuthWithOAuth2(server: FastifyInstance, app: App): void 
         const req = recordRequestOf(
           request,
           "oauth2",
-          found ? undefined : signUpBody(collection, user, form.createData),
+          found
+            ? undefined
+            : await withAvatar(
+                app,
+                collection,
+                user,
+                signUpBody(collection, user, form.createData),
+                request.log,
+              ),
         );
         record = await app.records.transaction(async (records) => {
           const tx = records.queryContext(req).q;

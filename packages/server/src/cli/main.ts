@@ -12,6 +12,17 @@ function bool(value: string): boolean {
   throw new InvalidArgumentError("must be true or false");
 }
 
+function targets(value: string): ("loopback" | "private")[] {
+  const list = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of list)
+    if (item !== "loopback" && item !== "private")
+      throw new InvalidArgumentError("a comma-separated list of loopback and private");
+  return list as ("loopback" | "private")[];
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive whole number");
@@ -206,6 +217,15 @@ program
       .env("BASALT_QUERY_TIMEOUT")
       .argParser(positiveInt)
       .default(3_000),
+  )
+  .addOption(
+    new Option(
+      "--oauth2-avatar-allowed-targets <list>",
+      "non-public addresses (loopback, private) an OAuth2 avatar URL may point to when it is fetched into a file field",
+    )
+      .env("BASALT_OAUTH2_AVATAR_ALLOWED_TARGETS")
+      .argParser(targets)
+      .default([]),
   )
   .addOption(
     new Option("--public-dir <path>", "folder of static files served at / (PocketBase's pb_public)")

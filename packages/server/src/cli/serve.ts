@@ -46,6 +46,7 @@ export interface ServeOptions {
   graphqlMaxCost: number;
   graphqlMaxAliases: number;
   graphqlMaxPerPage: number;
+  oauth2AvatarAllowedTargets: ("loopback" | "private")[];
 }
 
 const list = (value: string) =>
@@ -92,6 +93,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       filterMaxJoins: opts.filterMaxJoins,
       queryTimeoutMs: opts.queryTimeout,
       publicDir: opts.publicDir,
+      oauth2AvatarAllowedTargets: opts.oauth2AvatarAllowedTargets,
       indexFallback: opts.indexFallback,
       hooksDir: opts.hooksDir ?? "",
       dev: opts.dev === true,

@@ -73,6 +73,11 @@ export interface BasaltConfig {
   webhookAllowedTargets: ("loopback" | "private")[];
   /** How long one webhook delivery attempt may take, redirects included, in ms. */
   webhookTimeoutMs: number;
+  /**
+   * Non-public addresses an OAuth2 provider's avatar URL may resolve to when it is fetched into a file field:
+   * `loopback`, `private` (link-local and metadata addresses never). Empty: public addresses only.
+   */
+  oauth2AvatarAllowedTargets: ("loopback" | "private")[];
   /** Serve Prometheus metrics at `/api/metrics` (and record them). */
   metrics: boolean;
   /** When set, `/api/metrics` needs `Authorization: Bearer <token>` (or a superuser). */
@@ -143,6 +148,7 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   jobsRetentionMs: 24 * 3_600_000,
   webhookAllowedTargets: [],
   webhookTimeoutMs: 10_000,
+  oauth2AvatarAllowedTargets: [],
   metrics: false,
   metricsToken: "",
   tracing: "auto",

@@ -52,7 +52,8 @@ export const ERROR_CODES = {
   },
   BASALT_ERR_TRANSFER_FILES: {
     status: 400,
-    message: "The dump's files cannot be copied (an incomplete files folder, or a target storage/ that is not empty); nothing was imported.",
+    message:
+      "The dump's files cannot be copied (an incomplete files folder, or a target storage/ that is not empty); nothing was imported.",
   },
   BASALT_ERR_LIMIT_EXPAND: {
     status: 400,

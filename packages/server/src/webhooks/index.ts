@@ -1,5 +1,12 @@
 export { type InboundWebhook, type VerifyInboundOptions, verifyInbound } from "./inbound.js";
-export { type AllowedTargets, BlockedTargetError, blockedAddressReason, safePost } from "./safe-fetch.js";
+export {
+  type AllowedTargets,
+  BlockedTargetError,
+  blockedAddressReason,
+  safeGetBytes,
+  safePost,
+  TooLargeError,
+} from "./safe-fetch.js";
 export {
   newWebhookSecret,
   standardWebhookHeaders,

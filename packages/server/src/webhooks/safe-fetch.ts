@@ -196,3 +196,87 @@ export async function safePost(
     clearTimeout(timer);
   }
 }
+
+/** A response body over the byte cap of {@link safeGetBytes}. */
+export class TooLargeError extends Error {
+  constructor(limit: number) {
+    super(`the answer is larger than ${limit} bytes`);
+    this.name = "TooLargeError";
+  }
+}
+
+function getOnce(url: URL, o: SafeFetchOptions, signal: AbortSignal) {
+  return new Promise<{ status: number; location?: string; body: Buffer }>((resolve, reject) => {
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return reject(new BlockedTargetError("only http and https URLs are allowed"));
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    if (isIP(host)) {
+      const reason = blockedAddressReason(host, o.allowed);
+      if (reason) return reject(new BlockedTargetError(`${host} is ${reason}`));
+    }
+    const lib = url.protocol === "https:" ? https : http;
+    const req = lib.request(
+      url,
+      { method: "GET", lookup: guardedLookup(o.allowed), signal, agent: false },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const location = typeof res.headers.location === "string" ? res.headers.location : undefined;
+        if (status >= 300 && status < 400) {
+          res.resume();
+          return resolve({ status, location, body: Buffer.alloc(0) });
+        }
+        const declared = Number(res.headers["content-length"] ?? 0);
+        if (declared > o.maxResponseBytes) {
+          res.destroy();
+          return reject(new TooLargeError(o.maxResponseBytes));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > o.maxResponseBytes) {
+            res.destroy();
+            return reject(new TooLargeError(o.maxResponseBytes));
+          }
+          chunks.push(chunk);
+        });
+        res.on("end", () => resolve({ status, location, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * GETs a URL's bytes with the same SSRF checks as {@link safePost} (every address public unless `allowed`
+ * says otherwise, checked again on each redirect), a timeout for the whole exchange, and a byte cap: a larger
+ * answer is an error, never a truncated body. Throws unless the final answer is a 2xx.
+ */
+export async function safeGetBytes(target: string, o: SafeFetchOptions): Promise<Buffer> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error(`timed out after ${o.timeoutMs} ms`)),
+    o.timeoutMs,
+  );
+  try {
+    let url = new URL(target);
+    for (let hop = 0; ; hop++) {
+      const res = await getOnce(url, o, controller.signal);
+      if (res.status >= 300 && res.status < 400 && res.location) {
+        if (hop >= o.maxRedirects) throw new Error("too many redirects");
+        url = new URL(res.location, url);
+        continue;
+      }
+      if (res.status < 200 || res.status >= 300) throw new Error(`answered ${res.status}`);
+      return res.body;
+    }
+  } catch (err) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
