@@ -75,6 +75,7 @@ export async function stageFiles(folder: string, staging: string): Promise<Manif
   } catch {
     throw new BasaltError("BASALT_ERR_TRANSFER_FILES", `${folder} has no ${MANIFEST} (an incomplete copy?)`);
   }
+  await mkdir(staging, { recursive: true });
   const storage = new LocalStorage(staging);
   const seen: Manifest = { files: 0, bytes: 0, types: {} };
   const walk = async (rel: string[]): Promise<void> => {
