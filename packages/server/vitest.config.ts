@@ -41,6 +41,9 @@ export default defineConfig(async () => {
       testTimeout: 30_000,
       hookTimeout: 30_000,
       pool: "forks",
+      // graphql-sse runs through Vite like the sources, so both load the same copy of graphql (Vite picks its
+      // ESM build; Node's own loader would give graphql-sse the CommonJS one and two copies would clash)
+      server: { deps: { inline: ["graphql-sse"] } },
       reporters: ["default"],
       projects,
     },

@@ -140,7 +140,10 @@ export function registerGraphql(server: FastifyInstance, app: App): void {
         { superuser: request.auth?.isSuperuser === true, kinds: ["subscription"] },
       );
       if ("errors" in prepared) {
-        return { errors: prepared.errors } as ExecutionResult;
+        // answered like /api/graphql refuses: the status and the formatted errors, no stream
+        const body = JSON.stringify({ errors: prepared.errors.map((e) => app.graphql.formatError(e)) });
+        const headers = { "content-type": "application/json; charset=utf-8" };
+        return [body, { status: prepared.status, statusText: "Bad Request", headers }];
       }
       const contextValue: OperationContext = {
         scope: new Scope(app.records, baseRequest(request), null),
