@@ -48,7 +48,10 @@ export interface EnrichContext {
  * How many records each JSON object stands for in the output (itself plus its expanded records, counted
  * once per appearance). Expanded objects are shared between parents, so this is computed bottom-up.
  */
-type Sizes = WeakMap<object, number>;
+type Sizes = Map<object, number>;
+
+/** The sizes of a response without `expand` (never written: nothing is attached). */
+const NO_SIZES: Sizes = new Map();
 
 /** Ids among `rows` the caller may manage through the collection's manageRule (shows their e-mail). */
 async function managedIds(e: EnrichContext, collection: Collection, rows: RecordRow[]): Promise<Set<string>> {
@@ -74,7 +77,7 @@ export async function enrichRows(
   expand: ExpandTree | null,
   fields: FieldsSpec | null,
 ): Promise<Record<string, unknown>[]> {
-  const sizes: Sizes = new WeakMap();
+  const sizes: Sizes = expand?.size ? new Map() : NO_SIZES;
   const out = await enrichLevel(e, collection, rows, expand, sizes);
   if (expand?.size) e.budget.emit(out.reduce((n, o) => n + (sizes.get(o) ?? 1) - 1, 0));
   return fields?.size ? out.map((o) => pickFields(o, fields) as Record<string, unknown>) : out;
