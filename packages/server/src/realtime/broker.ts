@@ -278,7 +278,9 @@ export class RealtimeBroker {
         records: this.deps.records,
         log: this.deps.log,
         authFor: (c) => this.authFor(c),
-        send: (c, name, json, data) => this.sendMessage(c, name, data, json),
+        // without a message hook a write is synchronous: no promise per client on a large fan-out
+        send: (c, name, json, data) =>
+          this.deps.messageHook?.length ? this.sendMessage(c, name, data, json) : c.sendJson(name, json),
         maxChecks: this.options.maxChecksPerEvent,
       },
       [...this.clients.values()],

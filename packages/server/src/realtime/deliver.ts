@@ -173,7 +173,10 @@ export async function deliverRecordEvent(
       });
       const data = { action: message.action, record };
       const json = JSON.stringify(data);
-      for (const [client, event] of live) await deps.send(client, event, json, data);
+      for (const [client, event] of live) {
+        const sent = deps.send(client, event, json, data);
+        if (sent instanceof Promise) await sent;
+      }
     } catch (err) {
       deps.log.warn({ err, collection: collection.name }, "realtime event not serialised for a subscriber");
     }

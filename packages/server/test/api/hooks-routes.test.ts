@@ -73,6 +73,12 @@ export default function (app: HookApi) {
     }
     return e.next();
   });
+  let connects = 0;
+  app.onRealtimeConnectRequest((e) => {
+    connects++;
+    return e.next();
+  });
+  app.router.get("/api/test/connects", () => ({ connects }));
   app.onRealtimeSubscribeRequest((e) => {
     const subs = e.body.subscriptions;
     if (Array.isArray(subs) && subs.includes("secret")) throw app.errors.forbidden("No secrets.");
@@ -286,6 +292,7 @@ describe("realtime hooks", () => {
       await server.basalt.records.create("notes", { title: "live" });
       const frame = await next;
       expect(frame.data).toMatchObject({ action: "create", record: { title: "live", stamped: true } });
+      expect((await call("/api/test/connects")).body).toEqual({ connects: 1 });
     } finally {
       sse.close();
     }
