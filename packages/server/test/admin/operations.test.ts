@@ -259,6 +259,20 @@ describe.runIf(run)("admin dashboard: logs, jobs, webhooks, OTP and MFA", () => 
       })
       .toMatch(/success.*200/);
 
+    // 30 updates more: a second page of deliveries
+    const user = await pb.collection("users").getFirstListItem('email = "hook@example.com"');
+    for (let i = 0; i < 30; i++) await pb.collection("users").update(user.id, { name: `n${i}` });
+    await waitFor(() => receiver.hits.length >= 32, "the update deliveries");
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
+    await page.getByText("Page 1 of 2 (31 deliveries)").waitFor();
+    await page
+      .getByRole("navigation", { name: "Delivery pages" })
+      .getByRole("button", { name: "Next" })
+      .click();
+    await page.getByText("Page 2 of 2 (31 deliveries)").waitFor();
+    await deliveries.getByText("record.create").waitFor();
+    expect(await deliveries.locator("tbody tr").count()).toBe(1);
+
     // the detail shows the payload sent
     await deliveries.getByRole("button").first().click();
     const detail = page.getByRole("dialog", { name: /^Delivery / });
