@@ -250,8 +250,12 @@ describe.runIf(run)("admin dashboard: records, collections and settings in depth
   it("manages superusers", async () => {
     await page.getByRole("link", { name: "Superusers" }).click();
     await page.getByRole("heading", { name: /^_superusers/ }).waitFor();
-    expect(await page.getByRole("link", { name: "Superusers", exact: true }).getAttribute("aria-current")).toBe("page");
-    expect(await page.getByRole("link", { name: "Collections", exact: true }).getAttribute("aria-current")).toBeNull();
+    expect(
+      await page.getByRole("link", { name: "Superusers", exact: true }).getAttribute("aria-current"),
+    ).toBe("page");
+    expect(
+      await page.getByRole("link", { name: "Collections", exact: true }).getAttribute("aria-current"),
+    ).toBeNull();
     await page.getByRole("button", { name: "New record", exact: true }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByLabel(/^email/).fill("second-admin@example.com");
