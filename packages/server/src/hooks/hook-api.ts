@@ -79,6 +79,8 @@ export interface HookApi extends HookBinders {
   readonly log: Logger;
   /** Application logs: levelled entries kept in the request-log store (`/api/logs`) and the process log. */
   readonly logger: App["logger"];
+  /** Child spans of the current request's or job's trace (`tracer.span(name, attributes, fn)`); no-ops when tracing is off. */
+  readonly tracer: App["tracer"];
   /** PocketBase-shaped errors: throw one from a hook or route to answer with its status and data. */
   readonly errors: {
     ApiError: typeof ApiError;
@@ -119,7 +121,13 @@ export class HookScope {
     for (const name of HOOK_NAMES) {
       binders[name] = (handler, opts) => {
         const hook = app.hooks[name] as unknown as { bind(h: HookHandler<object>, o?: BindOptions): string };
-        const id = hook.bind(guardHandler(name, handler, log, hooksDir), opts);
+        const guarded = guardHandler(name, handler, log, hooksDir);
+        const tracing = app.tracing;
+        // one span per handler run, nested as the handlers chain through e.next()
+        const bound: HookHandler<object> = tracing
+          ? (e) => tracing.span(`hook ${name}`, { "basalt.hook": name }, () => guarded(e))
+          : guarded;
+        const id = hook.bind(bound, opts);
         this.bindings.push([name, id]);
         return id;
       };
@@ -169,6 +177,7 @@ export class HookScope {
       config: app.config,
       log,
       logger: app.logger,
+      tracer: app.tracer,
       errors: { ApiError, badRequest, unauthorized, forbidden, notFound, fieldError },
       middlewares: { requireAuth, requireSuperuserAuth, requireGuestOnly, bodyLimit, rateLimit },
     };

@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type HooksProject, hooksProject } from "../harness/hooks-project.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../harness/otlp-receiver.js";
 import { startServer, superuserSdk, superuserToken, type TestServer } from "../harness/server.js";
 import { waitFor } from "../harness/wait.js";
@@ -16,6 +17,7 @@ describe("OpenTelemetry traces over OTLP", () => {
   let server: TestServer;
   let hookTarget: Server;
   let hookUrl = "";
+  let project: HooksProject;
   const hookHeaders: IncomingHttpHeaders[] = [];
   const saved = { ...process.env };
 
@@ -32,11 +34,28 @@ describe("OpenTelemetry traces over OTLP", () => {
     process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${receiver.url}/v1/traces`;
     process.env.OTEL_SERVICE_NAME = "basalt-under-test";
     process.env.OTEL_RESOURCE_ATTRIBUTES = "deployment.environment=test";
-    server = await startServer({ jobsPollMs: 20, webhookAllowedTargets: ["loopback"] });
+    // a hook with a span of its own, inside the hook's span, inside the request's
+    project = hooksProject({
+      "main.ts": `
+import type { HookApi } from "basalt";
+export default function (app: HookApi) {
+  app.onRecordCreate(
+    (e) => app.tracer.span("price lookup", { "shop.sku": "A-1" }, () => e.next()),
+    { collections: ["notes"] },
+  );
+}
+`,
+    });
+    server = await startServer({
+      jobsPollMs: 20,
+      webhookAllowedTargets: ["loopback"],
+      hooksDir: project.hooksDir,
+    });
   });
   afterAll(async () => {
     process.env = saved;
     await server?.stop();
+    project?.remove();
     await receiver?.close();
     await new Promise((r) => hookTarget.close(r));
   });
@@ -115,7 +134,12 @@ describe("OpenTelemetry traces over OTLP", () => {
       (s) => s.kind === SERVER && s.name === "POST /api/collections/:collection/records",
     )!;
     expect(post.parentSpanId).toBe("");
-    const insert = spans.find((s) => s.parentSpanId === post.spanId && s.name === "INSERT");
+    // the hook's span, the span its code opened, and the INSERT the chain ran, nested in that order
+    const hook = spans.find((s) => s.parentSpanId === post.spanId && s.name === "hook onRecordCreate")!;
+    expect(hook.attributes["basalt.hook"]).toBe("onRecordCreate");
+    const own = spans.find((s) => s.parentSpanId === hook.spanId && s.name === "price lookup")!;
+    expect(own.attributes["shop.sku"]).toBe("A-1");
+    const insert = spans.find((s) => s.parentSpanId === own.spanId && s.name === "INSERT");
     expect(insert?.traceId).toBe(post.traceId);
     for (const s of spans) expect(JSON.stringify(s.attributes)).not.toContain("secret-title-value");
   });
