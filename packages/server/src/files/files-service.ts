@@ -59,7 +59,11 @@ export class FilesService {
     const done: string[] = [];
     try {
       for (const u of uploads) {
-        await this.current.put(u.key, u.file.open(), { contentType: u.file.mimeType, size: u.file.size });
+        await this.current.put(u.key, u.file.open(), {
+          contentType: u.file.mimeType,
+          size: u.file.size,
+          sourcePath: u.file.path,
+        });
         done.push(u.key);
       }
     } catch (err) {

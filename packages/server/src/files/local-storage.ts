@@ -1,5 +1,17 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -45,7 +57,16 @@ export class LocalStorage implements Storage {
     await mkdir(dirname(path), { recursive: true });
     const tmp = join(dirname(path), `.${randomString(12)}.tmp`);
     try {
-      await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
+      // a spooled upload on the same file system is linked, not copied (one write of its bytes, not two)
+      if (
+        opts.sourcePath &&
+        (await link(opts.sourcePath, tmp).then(
+          () => true,
+          () => false,
+        ))
+      )
+        body.destroy();
+      else await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
       const attrs: Attrs = { contentType: opts.contentType };
       await writeFile(this.attrsPath(path), JSON.stringify(attrs));
       await rename(tmp, path);

@@ -27,6 +27,11 @@ export interface PutOptions {
   readonly contentType: string;
   /** The size when known up front (lets S3 pick a single PUT or a multipart upload). */
   readonly size?: number;
+  /**
+   * A file on this machine holding exactly the body's bytes (an upload's spool file): a driver may link it
+   * into place instead of reading the stream, which it then destroys.
+   */
+  readonly sourcePath?: string;
 }
 
 /**

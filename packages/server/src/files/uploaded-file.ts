@@ -17,6 +17,8 @@ export class UploadedFile {
     /** Sniffed from the bytes, never the client's claim. */
     readonly mimeType: string,
     private readonly opener: () => Readable,
+    /** The file on disk holding the bytes, when it was spooled there (local storage may link it). */
+    readonly path?: string,
   ) {}
 
   /** A new stream of the file's bytes. */
@@ -55,6 +57,7 @@ export class UploadedFile {
       size,
       sniffed.mime,
       () => createReadStream(path),
+      path,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -8,6 +8,9 @@ import { LocalStorage, S3Storage, type Storage, type StoredFile } from "../../sr
 import { startS3 } from "../harness/s3.js";
 
 // The Storage contract every driver implements (issue 12): one suite, run on each driver.
+
+/** The local driver's folder (to look at its files on disk). */
+let localRoot = "";
 
 interface Driver {
   readonly name: string;
@@ -19,7 +22,8 @@ const drivers: Driver[] = [
     name: "local",
     async open() {
       const dir = mkdtempSync(join(tmpdir(), "basalt-storage-"));
-      const storage = new LocalStorage(join(dir, "storage"));
+      localRoot = join(dir, "storage");
+      const storage = new LocalStorage(localRoot);
       return { storage, close: async () => rmSync(dir, { recursive: true, force: true }) };
     },
   },
@@ -61,6 +65,34 @@ for (const driver of drivers) {
       const got = await storage.get("c1/r1/a.txt");
       expect(got?.info.size).toBe(11);
       expect(await text(got?.stream as Readable)).toBe("hello world");
+    });
+
+    it("put with a sourcePath stores that file's bytes (linked by the local driver, streamed otherwise)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "basalt-spool-"));
+      try {
+        const source = join(dir, "spooled");
+        writeFileSync(source, "spooled bytes");
+        await storage.put("c1/r2/s.bin", createReadStream(source), {
+          contentType: "application/octet-stream",
+          size: 13,
+          sourcePath: source,
+        });
+        const got = await storage.get("c1/r2/s.bin");
+        expect(await text(got?.stream as Readable)).toBe("spooled bytes");
+        // a source that is gone (or on another file system) falls back to the stream
+        await storage.put("c1/r2/t.bin", Readable.from([Buffer.from("streamed")]), {
+          contentType: "application/octet-stream",
+          sourcePath: join(dir, "missing"),
+        });
+        expect(await text((await storage.get("c1/r2/t.bin"))?.stream as Readable)).toBe("streamed");
+        if (storage instanceof LocalStorage) {
+          // one copy of the bytes on disk: the stored file is the spool file's inode
+          expect(statSync(join(localRoot, "c1", "r2", "s.bin")).ino).toBe(statSync(source).ino);
+        }
+        await storage.deletePrefix("c1/r2/");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("reads byte ranges (inclusive)", async () => {
