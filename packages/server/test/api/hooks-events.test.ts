@@ -35,6 +35,7 @@ const NAMES = ${JSON.stringify([
   "onRecordRequestPasswordResetRequest",
   "onRecordConfirmPasswordResetRequest",
   "onRecordRequestVerificationRequest",
+  "onRecordConfirmVerificationRequest",
   "onMailerSend",
   "onMailerRecordPasswordResetSend",
   "onMailerRecordVerificationSend",
@@ -286,6 +287,30 @@ describe("event order, PocketBase-style", () => {
     ]);
     aliceToken = await userToken(server, "alice@example.com", "alice-password-2");
     await events();
+  });
+
+  it("auth flows: confirming a verification fires the update model hooks", async () => {
+    const users = server.basalt.app.collections.get("users");
+    const id = await createUser(server, "carol@example.com", "carol-password-1");
+    const q = server.basalt.app.db;
+    await q.run(`UPDATE ${q.dialect.quoteIdent("users")} SET verified = ? WHERE id = ?`, [false, id]);
+    const carol = await q.get<Record<string, unknown>>(
+      `SELECT * FROM ${q.dialect.quoteIdent("users")} WHERE id = ?`,
+      [id],
+    );
+    const token = server.basalt.app.auth.newToken(users as never, carol as never, "verification", {
+      email: "carol@example.com",
+    });
+    await events();
+    const res = await json("/api/collections/users/confirm-verification", "POST", { token }, "");
+    expect(res.status).toBe(204);
+    expect(await events()).toEqual([
+      "onRecordConfirmVerificationRequest:users",
+      "onRecordUpdate:users",
+      "onRecordUpdateExecute:users",
+      "onRecordAfterUpdateSuccess:users",
+    ]);
+    expect((await server.basalt.records.findOne("users", id))?.verified).toBe(true);
   });
 
   it("collection and settings requests", async () => {
