@@ -278,6 +278,13 @@ export class PostgresDatabase implements Database {
       throw translatePostgresError(err);
     }
     let broken: Error | undefined;
+    // a checked-out client has no pool listener: a connection dropped between statements (server restart,
+    // terminated backend) must fail this transaction, not crash the process with an unhandled 'error'
+    const onError = (err: Error) => {
+      broken = err;
+      this.options.onIdleError?.(err);
+    };
+    client.on("error", onError);
     const runner = new Runner(this, client, 1);
     try {
       await runner.exec("BEGIN");
@@ -291,6 +298,7 @@ export class PostgresDatabase implements Database {
       throw err;
     } finally {
       // a client whose rollback failed is in an unknown state: the pool discards it
+      client.removeListener("error", onError);
       client.release(broken);
     }
   }
