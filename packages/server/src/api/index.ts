@@ -10,6 +10,7 @@ import { registerInstaller } from "./installer.js";
 import { registerJobs } from "./jobs.js";
 import { registerLogs } from "./logs.js";
 import { registerMetrics } from "./metrics.js";
+import { registerOpenApi } from "./openapi.js";
 import { registerRateLimits } from "./rate-limit.js";
 import { registerRealtime } from "./realtime.js";
 import { registerAuthEmailChange } from "./records-auth-email-change.js";
@@ -57,4 +58,5 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerFiles(server, app);
   registerWebhooks(server, app);
   registerGraphql(server, app);
+  registerOpenApi(server, app);
 }
