@@ -170,7 +170,11 @@ export default function (app: HookApi) {
     const [, traceId, spanId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(traceparent) ?? [];
     expect(traceId).toBeDefined();
 
-    const spans = await flushed((s) => s.some((x) => x.spanId === spanId), "the webhook's client span");
+    // the job's span ends after the delivery's: wait for the client span and its parent
+    const spans = await flushed((s) => {
+      const sent = s.find((x) => x.spanId === spanId);
+      return sent !== undefined && s.some((x) => x.spanId === sent.parentSpanId);
+    }, "the webhook's client span and its job span");
     const client = spans.find((s) => s.spanId === spanId)!;
     expect(client).toMatchObject({
       name: "POST",
@@ -193,7 +197,10 @@ export default function (app: HookApi) {
       method: "POST",
       json: { email: "trace@example.com" },
     });
-    const all = await flushed((s) => s.some((x) => x.name === "email send"), "the e-mail span");
+    const all = await flushed((s) => {
+      const sent = s.find((x) => x.name === "email send");
+      return sent !== undefined && s.some((x) => x.spanId === sent.parentSpanId);
+    }, "the e-mail span and its job span");
     const send = all.find((s) => s.name === "email send")!;
     const mailJob = all.find((s) => s.spanId === send.parentSpanId)!;
     expect(mailJob.name).toMatch(/^job /);
