@@ -29,6 +29,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number (0 or more)");
+  return n;
+}
+
 const dirOption = () =>
   new Option("--dir <path>", "the data folder (SQLite files, uploads, backups)")
     .env("BASALT_DIR")
@@ -187,6 +193,15 @@ program
       .env("BASALT_REALTIME_MAX_CHECKS_PER_EVENT")
       .argParser(positiveInt)
       .default(5_000),
+  )
+  .addOption(
+    new Option(
+      "--max-connections-per-ip <n>",
+      "TCP connections one client address may hold open at once (trusted proxies exempt; 0: no cap)",
+    )
+      .env("BASALT_MAX_CONNECTIONS_PER_IP")
+      .argParser(wholeNumber)
+      .default(1_000),
   )
   .addOption(
     new Option(

@@ -33,6 +33,7 @@ export interface ServeOptions {
   realtimeMaxOptionsPerCollection: number;
   realtimeMaxChecksPerEvent: number;
   expandMaxRecords: number;
+  maxConnectionsPerIp: number;
   filterMaxFanout: number;
   filterMaxJoins: number;
   queryTimeout: number;
@@ -89,6 +90,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       realtimeMaxOptionsPerCollection: opts.realtimeMaxOptionsPerCollection,
       realtimeMaxChecksPerEvent: opts.realtimeMaxChecksPerEvent,
       expandMaxRecords: opts.expandMaxRecords,
+      maxConnectionsPerIp: opts.maxConnectionsPerIp,
       filterMaxFanout: opts.filterMaxFanout,
       filterMaxJoins: opts.filterMaxJoins,
       queryTimeoutMs: opts.queryTimeout,

@@ -54,6 +54,8 @@ export interface BasaltConfig {
   realtimeMaxChecksPerEvent: number;
   /** Expanded records one response, realtime event or batch may hold (400 above it). */
   expandMaxRecords: number;
+  /** TCP connections one client address may hold open at once (trusted proxies exempt); 0 turns it off. */
+  maxConnectionsPerIp: number;
   /** Multi-valued relation hops (back-relations, multiple relations) one client filter/sort path may take. */
   filterMaxFanout: number;
   /** Joined tables one client filter or sort may need. */
@@ -140,6 +142,7 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   realtimeMaxOptionsPerCollection: 100,
   realtimeMaxChecksPerEvent: 5_000,
   expandMaxRecords: 5_000,
+  maxConnectionsPerIp: 1_000,
   filterMaxFanout: 2,
   filterMaxJoins: 12,
   queryTimeoutMs: 3_000,

@@ -14,6 +14,7 @@ import { registerCustomRoutes } from "../hooks/serve-routes.js";
 import { failSpan, redactUrl } from "../observability/index.js";
 import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { registerAdminUi } from "./admin-ui.js";
+import { capConnectionsPerAddress } from "./connection-cap.js";
 import { handleError, handleNotFound } from "./error-handler.js";
 import { registerMultipartBody } from "./multipart-body.js";
 import { registerPublicDir } from "./public-dir.js";
@@ -56,6 +57,7 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   });
   server.server.maxConnections = 10_000;
+  capConnectionsPerAddress(server.server, app.config.maxConnectionsPerIp, app.config.trustedProxies);
 
   const anyOrigin = app.config.origins.includes("*");
   await server.register(cors, {
