@@ -8,6 +8,12 @@ import type { RecordsClient } from "../core/records/index.js";
 import { ApiError, badRequest, fieldError, forbidden, notFound, unauthorized } from "../errors/index.js";
 import type { CronHandler, EnqueueOptions, HandleOptions, JobHandler } from "../jobs/index.js";
 import type { OutgoingMail } from "../mail/index.js";
+import {
+  type InboundWebhook,
+  type VerifyOptions,
+  verifyInbound,
+  WebhookVerificationError,
+} from "../webhooks/index.js";
 import { guardHandler, guardRoute } from "./hook-errors.js";
 import {
   bodyLimit,
@@ -60,6 +66,14 @@ export interface HookApi extends HookBinders {
       options?: EnqueueOptions,
     ): Promise<{ id: string; created: boolean }>;
     handle<P = unknown>(queue: string, handler: JobHandler<P>, options?: HandleOptions): void;
+  };
+  /**
+   * Signed inbound webhooks (Standard Webhooks or Stripe's `Stripe-Signature`): `verify` checks the signature
+   * and timestamp of a custom route's `rawBody` and refuses a replay; inside `runInTransaction` the message
+   * counts as received only if the transaction commits. Throws a 400 ApiError when the message is refused.
+   */
+  readonly webhooks: {
+    verify(message: InboundWebhook, options?: VerifyOptions): Promise<{ id: string; body: unknown }>;
   };
   /** Cron jobs (UTC), each tick run once across every instance. */
   readonly cron: {
@@ -155,6 +169,16 @@ export class HookScope {
         enqueue: (queue, payload, options) => app.jobs.enqueue(queue, payload, options),
         handle: (queue, handler, options) => {
           this.queues.set(queue, app.jobs.handle(queue, handler, options));
+        },
+      },
+      webhooks: {
+        verify: async (message, options) => {
+          try {
+            return await verifyInbound(app.db, message, options);
+          } catch (err) {
+            if (err instanceof WebhookVerificationError) throw badRequest(err.message);
+            throw err;
+          }
         },
       },
       cron: {

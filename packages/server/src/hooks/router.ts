@@ -21,6 +21,11 @@ export interface RouteEvent {
   readonly headers: Record<string, string | string[] | undefined>;
   /** The parsed body: JSON, or the fields and files of a multipart form; `{}` when none. */
   readonly body: Record<string, unknown>;
+  /**
+   * The body's text exactly as received (JSON, text and form posts; null for multipart or no body): what a
+   * signature over the body (an inbound webhook) must be checked against.
+   */
+  readonly rawBody: string | null;
   /** The signed-in caller, or null for a guest. */
   readonly auth: RequestAuth | null;
   /** The client's address (after the trusted-proxy settings). */
@@ -135,6 +140,7 @@ export function routeEvent(
     headers: request.headers,
     body: body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {},
     auth: request.auth,
+    rawBody: typeof request.rawBody === "string" ? request.rawBody : null,
     ip,
     request,
     reply,

@@ -12,6 +12,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The custom route that answers a request no built-in route does (set before the body is read). */
     customRoute?: RouteMatch | null;
+    /** A custom route's body text as received (not for multipart bodies). */
+    rawBody?: string | null;
   }
 }
 
@@ -37,6 +39,21 @@ function capped(limit: number): Transform {
   });
 }
 
+/** A pass-through stream that keeps a copy of what went through and hands it over as text at the end. */
+function recorded(keep: (text: string) => void): Transform {
+  const chunks: Buffer[] = [];
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      chunks.push(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      keep(Buffer.concat(chunks).toString("utf8"));
+      done();
+    },
+  });
+}
+
 /**
  * Serves the custom routes of the hook files and the embedding program from the not-found path, so a
  * `--dev` reload can replace them while the server runs: built-in routes always win. The route is found
@@ -55,12 +72,26 @@ export function registerCustomRoutes(server: FastifyInstance, app: App, host: Ho
     if (!match || !app.settings.rateLimits.enabled || request.method === "OPTIONS") return done();
     checkRateLimit(app, request, reply, { labels: match.route.rateLimitLabels }).then(() => done(), done);
   });
+  server.decorateRequest("rawBody", null);
   server.addHook("preParsing", (request, _reply, payload, done) => {
-    const limit = request.customRoute?.route.bodyLimit;
-    if (limit === undefined) return done(null, payload);
+    if (!request.customRoute) return done(null, payload);
+    const limit = request.customRoute.route.bodyLimit;
     const length = Number(request.headers["content-length"] ?? Number.NaN);
-    if (length > limit) return done(new ApiError(413, "Request entity too large."), payload);
-    done(null, payload.pipe(capped(limit)));
+    if (limit !== undefined && length > limit) {
+      return done(new ApiError(413, "Request entity too large."), payload);
+    }
+    let body: NodeJS.ReadableStream = limit === undefined ? payload : payload.pipe(capped(limit));
+    // the text as received, for signature checks (bounded by the route's or the server's body limit;
+    // multipart bodies stream to disk instead)
+    const type = String(request.headers["content-type"] ?? "").toLowerCase();
+    if (!type.startsWith("multipart/")) {
+      body = body.pipe(
+        recorded((text) => {
+          request.rawBody = text;
+        }),
+      );
+    }
+    done(null, body as typeof payload);
   });
   server.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
     const match = request.customRoute;

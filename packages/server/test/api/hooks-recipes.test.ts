@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import type PocketBase from "pocketbase";
+import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MailCapture, startMailCapture } from "../harness/fixtures/mail-capture.js";
 import { createUser } from "../harness/fixtures/users.js";
@@ -17,6 +18,7 @@ let project: HooksProject;
 let server: TestServer;
 let mail: MailCapture;
 let payments: Server;
+const WEBHOOK_SECRET = "whsec_recipe_endpoint";
 const charges: { amount: unknown; auth: string | undefined }[] = [];
 let alice: PocketBase;
 let bob: PocketBase;
@@ -39,6 +41,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => payments.listen(0, "127.0.0.1", r));
   process.env.PAYMENTS_API_URL = `http://127.0.0.1:${(payments.address() as AddressInfo).port}`;
   process.env.PAYMENTS_API_KEY = "sk_test_recipe";
+  process.env.PAYMENTS_WEBHOOK_SECRET = WEBHOOK_SECRET;
   server = await startServer({ hooksDir: project.hooksDir });
   mail = await startMailCapture();
   mail.attach(server);
@@ -67,6 +70,7 @@ beforeAll(async () => {
     fields: [
       { name: "amount", type: "number", required: true },
       { name: "chargeId", type: "text" },
+      { name: "status", type: "text" },
     ],
   });
   await createUser(server, "alice@example.com", "alice-password-1");
@@ -126,6 +130,39 @@ describe("Business logic recipes (README)", () => {
       response: { data: { amount: { code: "payment_refused" } } },
     });
     expect((await server.basalt.records.list("payments")).totalItems).toBe(1);
+
+    // the provider's signed webhook marks the payment paid, once
+    const stripe = new Stripe("sk_test_placeholder");
+    const deliver = (event: Record<string, unknown>, secret = WEBHOOK_SECRET, timestamp?: number) => {
+      const payload = JSON.stringify(event);
+      const header = stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
+      return fetch(`${server.url}/api/payments/webhook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": header },
+        body: payload,
+      });
+    };
+    const event = { id: "evt_recipe_1", type: "charge.succeeded", data: { object: { id: paid.chargeId } } };
+    const forged = await deliver(event, "whsec_someone_else");
+    expect(forged.status).toBe(400);
+    const stale = await deliver(event, WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 3600);
+    expect(stale.status).toBe(400);
+    expect((await server.basalt.records.findOne("payments", paid.id))?.status).toBe("");
+    const ok = await deliver(event);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ received: true });
+    expect((await server.basalt.records.findOne("payments", paid.id))?.status).toBe("paid");
+    await server.basalt.records.update("payments", paid.id, { status: "refunded" });
+    const replay = await deliver(event);
+    expect(replay.status).toBe(400);
+    expect((await replay.json()) as { message: string }).toMatchObject({
+      message: expect.stringMatching(/replay/),
+    });
+    expect((await server.basalt.records.findOne("payments", paid.id))?.status).toBe("refunded");
+    // a message whose work failed (unknown charge) is not remembered: it rolls back with the transaction
+    const unknown = { id: "evt_recipe_2", type: "charge.succeeded", data: { object: { id: "ch_nope" } } };
+    expect((await deliver(unknown)).status).toBe(404);
+    expect((await deliver(unknown)).status).toBe(404);
   });
 
   it("refusing a delete based on state", async () => {

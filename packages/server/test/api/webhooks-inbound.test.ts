@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newWebhookSecret, verifyInbound, WebhookVerificationError } from "../../src/webhooks/index.js";
 import { startServer, superuserSdk, type TestServer } from "../harness/server.js";
 
-// Custom routes (the hooks work) have not landed yet: these tests call the helper as a route handler would,
-// with the raw body and headers it would receive.
+// The helper as the embedding program calls it (hook files use app.webhooks.verify on a custom route, see
+// hooks-recipes.test.ts), with the raw body and headers a route receives.
 
 const stripe = new Stripe("sk_test_placeholder");
 const STRIPE_SECRET = "whsec_test_endpoint_secret";
