@@ -174,7 +174,21 @@ async function benchBasalt() {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [BIN, "serve", "--http", `127.0.0.1:${port}`, "--dir", dir, "--log-level", "warn"],
+    [
+      BIN,
+      "serve",
+      "--http",
+      `127.0.0.1:${port}`,
+      "--dir",
+      dir,
+      "--log-level",
+      "warn",
+      // every subscriber connects from 127.0.0.1: lift the per-address caps (Security limits) above them
+      "--realtime-max-clients-per-ip",
+      String(SUBSCRIBERS + 10),
+      "--max-connections-per-ip",
+      String(SUBSCRIBERS + 100),
+    ],
     {
       env: {
         ...process.env,
