@@ -40,6 +40,11 @@ export interface PreparedOperation {
 /** The longest query text accepted (characters). */
 export const MAX_QUERY_LENGTH = 100_000;
 
+/** How many checked documents are kept per schema. */
+const DOCUMENT_CACHE_MAX = 500;
+/** Longer queries are checked every time (the cache holds at most ~5 MB of query text). */
+const CACHED_QUERY_MAX_LENGTH = 10_000;
+
 const CODES: Record<number, string> = {
   400: "BAD_REQUEST",
   401: "UNAUTHORIZED",
@@ -60,6 +65,8 @@ function requestError(message: string, code = "BAD_REQUEST"): GraphQLError {
  */
 export class GraphqlService {
   private cached: { version: number; schema: GraphQLSchema } | null = null;
+  /** Parsed and validated documents of the current schema, by caller kind and query text (bounded). */
+  private documents = new Map<string, DocumentNode | { errors: GraphQLError[] }>();
 
   constructor(
     private readonly collections: CollectionsService,
@@ -72,6 +79,7 @@ export class GraphqlService {
     const version = this.collections.version;
     if (this.cached?.version !== version) {
       this.cached = { version, schema: buildSchema(this.collections.list()) };
+      this.documents = new Map();
     }
     return this.cached.schema;
   }
@@ -99,21 +107,23 @@ export class GraphqlService {
         status: 400,
       };
     }
-    let document: DocumentNode;
-    try {
-      document = parse(req.query, { maxTokens: this.limits.maxTokens, noLocation: false });
-    } catch (err) {
-      if (err instanceof GraphQLError) return { errors: [err], status: 400 };
-      throw err;
-    }
-    const aliases = checkAliases(document, this.limits.maxAliases);
-    if (aliases) return { errors: [aliases], status: 400 };
     const schema = this.schema();
     const policy = this.limits.introspection;
     const introspect = policy === "all" || (policy === "superusers" && opts.superuser);
-    const rules = introspect ? specifiedRules : [...specifiedRules, NoIntrospection];
-    const errors = validate(schema, document, rules, { maxErrors: 20 });
-    if (errors.length) return { errors: [...errors], status: 400 };
+    // parsing and validation depend only on the text, the schema and the introspection policy: done once
+    const key = `${introspect ? 1 : 0}\u0000${req.query}`;
+    let checked = this.documents.get(key);
+    if (!checked) {
+      checked = this.check(schema, req.query, introspect);
+      if (req.query.length <= CACHED_QUERY_MAX_LENGTH) {
+        if (this.documents.size >= DOCUMENT_CACHE_MAX) {
+          this.documents.delete(this.documents.keys().next().value as string);
+        }
+        this.documents.set(key, checked);
+      }
+    }
+    if ("errors" in checked) return { errors: checked.errors, status: 400 };
+    const document = checked;
     const operation = getOperationAST(document, req.operationName);
     if (!operation) {
       return { errors: [requestError("Name the operation to run (operationName).")], status: 400 };
@@ -132,6 +142,25 @@ export class GraphqlService {
       if (cost) return { errors: [cost], status: 400 };
     }
     return { schema, document, operation, variables, operationName: req.operationName };
+  }
+
+  private check(
+    schema: GraphQLSchema,
+    query: string,
+    introspect: boolean,
+  ): DocumentNode | { errors: GraphQLError[] } {
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: this.limits.maxTokens, noLocation: false });
+    } catch (err) {
+      if (err instanceof GraphQLError) return { errors: [err] };
+      throw err;
+    }
+    const aliases = checkAliases(document, this.limits.maxAliases);
+    if (aliases) return { errors: [aliases] };
+    const rules = introspect ? specifiedRules : [...specifiedRules, NoIntrospection];
+    const errors = validate(schema, document, rules, { maxErrors: 20 });
+    return errors.length ? { errors: [...errors] } : document;
   }
 
   /** Runs a prepared query or mutation; errors come back formatted (never SQL, never a stack). */
