@@ -196,4 +196,24 @@ describe.runIf(pgUp)("two instances on one PostgreSQL without Redis", () => {
     await su.settings.update({ meta: { appName: "Over NOTIFY" } });
     await eventually(() => b.basalt.app.settings.get().meta.appName === "Over NOTIFY", 3000, "B's settings");
   });
+
+  it("serve on B the GraphQL schema of a collection created through A (issue 16)", async () => {
+    // B builds (and caches) its schema before the collection exists
+    const before = await b.fetch("/api/graphql", {
+      method: "POST",
+      json: { query: "{ listUsers { totalItems } }" },
+    });
+    expect(before.status).toBe(200);
+    const su = await superuserSdk(a);
+    await su.collections.create({ name: "gqlnotes", listRule: "", fields: [{ name: "body", type: "text" }] });
+    await su.collection("gqlnotes").create({ body: "from A" });
+    const ask = async (): Promise<string> => {
+      const res = await b.fetch("/api/graphql", {
+        method: "POST",
+        json: { query: "{ listGqlnotes { items { body } } }" },
+      });
+      return JSON.stringify(await res.json());
+    };
+    await soon(ask, JSON.stringify({ data: { listGqlnotes: { items: [{ body: "from A" }] } } }));
+  });
 });
