@@ -187,6 +187,40 @@ describe("sign-in", () => {
   });
 });
 
+describe("rate limits", () => {
+  it("count GraphQL sign-ins and lists under the REST routes' labels", async () => {
+    await blog.admin.settings.update({
+      rateLimits: {
+        enabled: true,
+        rules: [
+          { label: "*:authWithPassword", maxRequests: 2, duration: 60, audience: "" },
+          { label: "comments:list", maxRequests: 3, duration: 60, audience: "" },
+        ],
+      },
+    });
+    try {
+      const signIn = () =>
+        gql(
+          server,
+          'mutation { authWithPasswordUsers(identity: "bob@example.com", password: "wrong-one") { token } }',
+        );
+      const signIns = [];
+      for (let i = 0; i < 3; i++) signIns.push(errorStatus(await signIn()));
+      expect(signIns).toEqual([400, 400, 429]);
+      const lists = [];
+      for (let i = 0; i < 4; i++)
+        lists.push(errorStatus(await gql(server, "{ listComments { totalItems } }")));
+      expect(lists).toEqual([undefined, undefined, undefined, 429]);
+      // superusers are not limited, as on REST
+      expect(
+        errorStatus(await gql(server, "{ listTags { totalItems } }", { token: suToken })),
+      ).toBeUndefined();
+    } finally {
+      await blog.admin.settings.update({ rateLimits: { enabled: false } });
+    }
+  });
+});
+
 describe("protection", () => {
   it("refuses queries nested past the depth limit", async () => {
     const deep =
