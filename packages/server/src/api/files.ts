@@ -13,6 +13,7 @@ import {
   thumbsPrefix,
 } from "../files/index.js";
 import { flatQuery } from "./records-action.js";
+import { superuserRequestAllowed } from "./superuser-ips.js";
 
 type Params = { collection: string; recordId: string; filename: string };
 
@@ -72,7 +73,9 @@ export function registerFiles(server: FastifyInstance, app: App): void {
     const field = fieldHolding(collection.fields, row, filename);
     if (!field) throw notFound();
     if (field.protected) {
-      const auth = query.token ? await app.auth.verify(query.token, "file") : null;
+      let auth = query.token ? await app.auth.verify(query.token, "file") : null;
+      // a superuser's file token from outside superuserIPs counts as no token (as in PocketBase)
+      if (auth?.isSuperuser && !superuserRequestAllowed(app, request)) auth = null;
       const req = { auth, query, headers: request.headers, method: "GET", context: "protectedFile" };
       if (!(await app.recordMatchesRule(collection, row, collection.viewRule, req))) {
         throw notFound(undefined, new Error("insufficient permissions to access the file resource"));

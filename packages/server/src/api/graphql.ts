@@ -13,7 +13,7 @@ import {
   Scope,
 } from "../graphql/index.js";
 import { isPlainObject } from "../util/index.js";
-import { BATCH_ITEM_PATTERNS, checkRateLimit } from "./rate-limit.js";
+import { BATCH_ITEM_PATTERNS, checkRateLimit, clientIp } from "./rate-limit.js";
 import { recordRequestOf } from "./records-auth-helpers.js";
 import { refreshAnswer } from "./records-auth-refresh.js";
 import { passwordSignIn } from "./records-auth-with-password.js";
@@ -31,7 +31,7 @@ const ROUTES: Record<RecordsAction, { method: string; pattern: string; item: boo
 
 /** What GraphQL borrows from the REST routes for one HTTP request (rate limits, throttle, sign-in). */
 function hooksFor(app: App, request: FastifyRequest, reply: FastifyReply): GraphqlHooks {
-  const caller = () => ({ request: recordRequestOf(request), mfaId: "" });
+  const caller = () => ({ request: recordRequestOf(request), mfaId: "", ip: clientIp(app, request) });
   return {
     rateLimit: (collection, action) => {
       const r = ROUTES[action];

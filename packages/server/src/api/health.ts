@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { App } from "../core/app.js";
+import { clientIp } from "./rate-limit.js";
 
 /**
  * `GET /api/health` (and `HEAD`): always public, `{code: 200, message: "API is healthy.", data: {}}` as in
@@ -14,7 +15,8 @@ export function registerHealth(server: FastifyInstance, app: App): void {
     if (request.auth?.isSuperuser) {
       data.canBackup = true;
       data.possibleProxyHeader = request.headers["x-forwarded-for"] ? "X-Forwarded-For" : "";
-      data.realIP = request.ip;
+      // the address superuserIPs and the rate limits see (trusted-proxy settings applied)
+      data.realIP = clientIp(app, request);
       Object.assign(data, await app.health());
       data.logs = { buffered: app.logs.buffered, dropped: app.logs.dropped, written: app.logs.written };
     }

@@ -4,6 +4,7 @@ import type { App } from "../core/app.js";
 import type { AuthCollection } from "../core/collections/index.js";
 import { forbidden, unauthorized } from "../errors/index.js";
 import type { AuthAnswer } from "../graphql/index.js";
+import { clientIp } from "./rate-limit.js";
 import { authCollectionOr404, recordRequestOf } from "./records-auth-helpers.js";
 import { type AuthCaller, authAnswer } from "./records-auth-response.js";
 
@@ -42,6 +43,7 @@ export function registerAuthRefresh(server: FastifyInstance, app: App): void {
         {
           request: recordRequestOf(request),
           mfaId: "",
+          ip: clientIp(app, request),
           expand: typeof query?.expand === "string" ? query.expand : undefined,
         },
         collection,

@@ -5,7 +5,9 @@ import type { AuthCollection } from "../core/collections/index.js";
 import type { RecordRequest, RecordRow } from "../core/records/index.js";
 import type { AuthAnswer } from "../graphql/index.js";
 import { bodyObject } from "./guards.js";
+import { clientIp } from "./rate-limit.js";
 import { recordRequestOf } from "./records-auth-helpers.js";
+import { superuserIpAllowed, superuserIpRefused } from "./superuser-ips.js";
 
 /** How a sign-in finishes: the method used (for MFA; "" skips it), a ready token, provider meta. */
 export interface AuthFinish {
@@ -37,6 +39,8 @@ export interface AuthCaller {
   readonly request: RecordRequest;
   readonly mfaId: string;
   readonly expand?: string;
+  /** The client's address ({@link clientIp}), checked against `superuserIPs` when a superuser signs in. */
+  readonly ip: string;
 }
 
 /**
@@ -52,6 +56,8 @@ export async function authAnswer(
   record: RecordRow,
   finish: AuthFinish,
 ): Promise<AuthAnswer> {
+  // PocketBase refuses a superuser's sign-in (any method, refresh included) from outside superuserIPs
+  if (collection.name === "_superusers" && !superuserIpAllowed(app, caller.ip)) throw superuserIpRefused();
   await app.checkAuthRule(collection, record, { ...caller.request, context: finish.method || "default" });
   if (finish.method && (await wantsMfa(app, caller.request, collection, record))) {
     if (!caller.mfaId) {
@@ -96,7 +102,7 @@ export async function sendAuthResponse(
   const expand = typeof query?.expand === "string" ? query.expand : undefined;
   const answer = await authAnswer(
     app,
-    { request: recordRequestOf(request), mfaId: mfaIdOf(request), expand },
+    { request: recordRequestOf(request), mfaId: mfaIdOf(request), expand, ip: clientIp(app, request) },
     collection,
     record,
     finish,

@@ -4,6 +4,7 @@ import type { AuthCollection } from "../core/collections/index.js";
 import { badRequest, type ErrorData, fieldError, forbidden } from "../errors/index.js";
 import type { AuthAnswer } from "../graphql/index.js";
 import { bodyObject } from "./guards.js";
+import { clientIp } from "./rate-limit.js";
 import {
   authCollectionOr404,
   recordRequestOf,
@@ -68,6 +69,7 @@ export function registerAuthWithPassword(server: FastifyInstance, app: App): voi
         {
           request: recordRequestOf(request),
           mfaId: mfaIdOf(request),
+          ip: clientIp(app, request),
           expand: typeof query?.expand === "string" ? query.expand : undefined,
         },
         collection,

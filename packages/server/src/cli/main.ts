@@ -3,7 +3,7 @@ import { runExport } from "./export.js";
 import { runGraphqlSchema } from "./graphql-schema.js";
 import { runImport } from "./import.js";
 import { runServe } from "./serve.js";
-import { runSuperuserDelete, runSuperuserUpsert } from "./superuser.js";
+import { runSuperuserDelete, runSuperuserIps, runSuperuserUpsert } from "./superuser.js";
 import { runTypegen } from "./typegen.js";
 
 function bool(value: string): boolean {
@@ -325,6 +325,15 @@ superuser
   .addOption(dirOption())
   .addOption(dbOption())
   .action(runSuperuserDelete);
+superuser
+  .command("ips")
+  .description(
+    "set the superuser IP allowlist (settings.superuserIPs) to these IPs/CIDR subnets, or clear it when none is given",
+  )
+  .argument("[ips...]", "IP addresses or CIDR subnets, e.g. 127.0.0.1 10.0.0.0/8 ::1")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .action(runSuperuserIps);
 
 program
   .command("typegen")

@@ -57,3 +57,29 @@ export async function runSuperuserDelete(email: string, opts: { dir: string; db?
     fail(err);
   }
 }
+
+/**
+ * `basalt superuser ips [IP_OR_SUBNET...]`: replaces the `superuserIPs` allowlist (none given clears it),
+ * PocketBase's way back in when a superuser's own address is no longer on the list. Entries are validated
+ * as the API validates them; nothing is saved on error. A running server sees the change when it restarts.
+ */
+export async function runSuperuserIps(ips: string[], opts: { dir: string; db?: string }): Promise<void> {
+  try {
+    if (!opts.db && !holdsData(opts.dir)) throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${opts.dir})`);
+    const dataDir = prepareDataDir(opts.dir);
+    const app = await openApp(
+      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },
+      pino({ level: "silent" }),
+    );
+    try {
+      const saved = await app.settings.update({ superuserIPs: ips });
+      if (saved.superuserIPs.length === 0)
+        console.log("superuserIPs cleared: superusers may act from any address.");
+      else console.log(`superuserIPs set to: ${saved.superuserIPs.join(", ")}`);
+    } finally {
+      await app.close();
+    }
+  } catch (err) {
+    fail(err);
+  }
+}

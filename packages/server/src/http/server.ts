@@ -5,6 +5,7 @@ import helmet from "@fastify/helmet";
 import { type Context, trace } from "@opentelemetry/api";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
+import { superuserIpRefused, superuserRequestAllowed } from "../api/superuser-ips.js";
 import { uploadLimits } from "../api/upload-limits.js";
 import type { RequestAuth } from "../auth/index.js";
 import type { App } from "../core/app.js";
@@ -129,6 +130,8 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
     if (!header) return done();
     app.auth.authenticate(header).then((auth) => {
       request.auth = auth;
+      // PocketBase's superuserIPs: a superuser's request from outside the allowlist is refused outright
+      if (auth?.isSuperuser && !superuserRequestAllowed(app, request)) return done(superuserIpRefused());
       done();
     }, done);
   });

@@ -2,7 +2,7 @@ import type { Database } from "../../db/index.js";
 import { badRequest, type ErrorData, fieldError } from "../../errors/index.js";
 import { isPlainObject, nowDateTime } from "../../util/index.js";
 import { PARAMS_TABLE } from "../collections/index.js";
-import { isIpOrSubnetList, parseRateLimitRules, type RateLimitRule } from "./rate-limit-rules.js";
+import { ipBlock, isIpOrSubnetList, parseRateLimitRules, type RateLimitRule } from "./rate-limit-rules.js";
 
 export type { RateLimitRule } from "./rate-limit-rules.js";
 
@@ -12,6 +12,11 @@ export interface Settings {
   batch: { enabled: boolean; maxRequests: number; timeout: number; maxBodySize: number };
   rateLimits: { rules: RateLimitRule[]; excludedIPs: string[]; enabled: boolean };
   trustedProxy: { headers: string[]; useLeftmostIP: boolean };
+  /**
+   * PocketBase's superuser allowlist: IP addresses and CIDR subnets (IPv4 or IPv6) superusers may act from;
+   * empty allows every address.
+   */
+  superuserIPs: string[];
   logs: { maxDays: number; minLevel: number; logIP: boolean; logAuthId: boolean };
   smtp: {
     enabled: boolean;
@@ -60,6 +65,7 @@ export function defaultSettings(appName: string, appURL: string): Settings {
       enabled: false,
     },
     trustedProxy: { headers: [], useLeftmostIP: false },
+    superuserIPs: [],
     logs: { maxDays: 5, minLevel: 0, logIP: true, logAuthId: false },
     smtp: {
       enabled: false,
@@ -86,7 +92,7 @@ export function defaultSettings(appName: string, appURL: string): Settings {
 const SETTINGS_ID = "settings";
 
 type Kind = "string" | "bool" | "int" | "level" | "strings";
-const SCHEMA: { [S in keyof Settings]: Record<string, Kind> } = {
+const SCHEMA: { [S in Exclude<keyof Settings, "superuserIPs">]: Record<string, Kind> } = {
   meta: {
     appName: "string",
     appURL: "string",
@@ -191,6 +197,11 @@ export class SettingsService {
     return this.current.trustedProxy;
   }
 
+  /** The superuser IP allowlist, read on every superuser request (not a copy: never modify it). */
+  get superuserIPs(): readonly string[] {
+    return this.current.superuserIPs;
+  }
+
   /** The logs settings, read on every request (not a copy: never modify it). */
   get logs(): Readonly<Settings["logs"]> {
     return this.current.logs;
@@ -208,7 +219,12 @@ export class SettingsService {
       return next;
     }
     const errors: ErrorData = {};
-    for (const group of Object.keys(SCHEMA) as (keyof Settings)[]) {
+    if (input.superuserIPs !== undefined) {
+      const checked = checkSuperuserIPs(input.superuserIPs);
+      if (Array.isArray(checked)) next.superuserIPs = checked;
+      else errors.superuserIPs = checked;
+    }
+    for (const group of Object.keys(SCHEMA) as (keyof typeof SCHEMA)[]) {
       const given = input[group];
       if (given === undefined) continue;
       if (!isPlainObject(given)) {
@@ -284,4 +300,30 @@ export class SettingsService {
     await Promise.all(this.listeners.map((l) => l()));
     return this.publicView();
   }
+}
+
+const MAX_SUPERUSER_IPS = 1000;
+
+/**
+ * Validates `superuserIPs` as PocketBase does: a list whose every entry is an IP address or a CIDR subnet
+ * (no blanks, no surrounding spaces, no IPv6 zones). Returns the list, or the field's errors (per entry, by
+ * index, or for the whole value).
+ */
+function checkSuperuserIPs(v: unknown): string[] | ErrorData | ReturnType<typeof fieldError> {
+  if (!Array.isArray(v) || v.length > MAX_SUPERUSER_IPS) {
+    return fieldError(
+      "validation_invalid_value",
+      `Must be a list of at most ${MAX_SUPERUSER_IPS} IPs or subnets.`,
+    );
+  }
+  const errors: ErrorData = {};
+  v.forEach((entry, i) => {
+    if (typeof entry !== "string" || entry === "") {
+      errors[String(i)] = fieldError("validation_required", "Cannot be blank.");
+    } else if (entry.length > 100 || /[\s%]/.test(entry) || ipBlock([entry]) === null) {
+      // PocketBase's code for this error, spelling included
+      errors[String(i)] = fieldError("validation_invlaid_ip_or_subnet", "invalid IP or CIDR subnet");
+    }
+  });
+  return Object.keys(errors).length ? errors : (v as string[]);
 }
