@@ -10,9 +10,7 @@ export function fail(err: unknown): never {
   } else if (err instanceof DbUnavailableError) {
     line = `The database cannot be opened: ${err.message} (BASALT_ERR_DB_UNAVAILABLE).`;
   } else if (err instanceof ApiError) {
-    const details = Object.entries(err.data)
-      .map(([k, v]) => `${k}: ${(v as { message?: string }).message ?? "invalid"}`)
-      .join("; ");
+    const details = fieldMessages(err.data).join("; ");
     line = details ? `${err.message} ${details}` : err.message;
   } else if (
     (err as NodeJS.ErrnoException)?.code === "EACCES" ||
@@ -29,4 +27,15 @@ export function fail(err: unknown): never {
   }
   console.error(`Error: ${line}`);
   process.exit(1);
+}
+
+/** `path: message` for every field error, nested ones included (`superuserIPs.1: invalid IP or CIDR subnet`). */
+function fieldMessages(data: object, prefix = ""): string[] {
+  return Object.entries(data).flatMap(([k, v]) => {
+    if (v && typeof v === "object" && typeof (v as { message?: unknown }).message === "string") {
+      return [`${prefix}${k}: ${(v as { message: string }).message}`];
+    }
+    if (v && typeof v === "object" && Object.keys(v).length) return fieldMessages(v, `${prefix}${k}.`);
+    return [`${prefix}${k}: invalid`];
+  });
 }

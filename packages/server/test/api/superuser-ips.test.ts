@@ -148,6 +148,7 @@ describe("superuserIPs", () => {
     const db = dbUrl ? ["--db", dbUrl] : [];
     const bad = runCli(["superuser", "ips", "nonsense", "--dir", dir, ...db], dir);
     expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("superuserIPs.0: invalid IP or CIDR subnet");
     const set = runCli(["superuser", "ips", "192.0.2.1", "127.0.0.1/8", "--dir", dir, ...db], dir);
     expect(set.stderr).toBe("");
     expect(set.code).toBe(0);
