@@ -21,22 +21,27 @@ export interface GraphqlSchemaOptions {
  */
 export async function runGraphqlSchema(opts: GraphqlSchemaOptions): Promise<void> {
   try {
-    if (!opts.db && !holdsData(opts.dir))
-      throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${resolve(opts.dir)})`);
-    const app = await openApp(
-      { ...DEFAULT_CONFIG, dataDir: resolve(opts.dir), dbUrl: opts.db ?? "" },
-      pino({ level: "silent" }),
-    );
-    try {
-      const sdl = `${app.graphql.sdl()}\n`;
-      if (opts.out) {
-        writeFileSync(opts.out, sdl);
-        console.log(`Wrote the GraphQL schema to ${opts.out}.`);
-      } else process.stdout.write(sdl);
-    } finally {
-      await app.close();
-    }
+    const sdl = await graphqlSdl(opts);
+    if (opts.out) {
+      writeFileSync(opts.out, sdl);
+      console.log(`Wrote the GraphQL schema to ${opts.out}.`);
+    } else process.stdout.write(sdl);
   } catch (err) {
     fail(err);
+  }
+}
+
+/** The GraphQL schema (SDL, newline-terminated) that `/api/graphql` serves for a data folder or `db`. */
+export async function graphqlSdl(opts: { dir: string; db?: string }): Promise<string> {
+  if (!opts.db && !holdsData(opts.dir))
+    throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${resolve(opts.dir)})`);
+  const app = await openApp(
+    { ...DEFAULT_CONFIG, dataDir: resolve(opts.dir), dbUrl: opts.db ?? "" },
+    pino({ level: "silent" }),
+  );
+  try {
+    return `${app.graphql.sdl()}\n`;
+  } finally {
+    await app.close();
   }
 }

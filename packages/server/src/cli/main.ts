@@ -341,6 +341,7 @@ program
     "write TypeScript types for the collections of --dir (or --db): records, expand, create/update bodies and TypedPocketBase for the pocketbase SDK",
   )
   .option("--out <file>", "the file to write", "./basalt-types.d.ts")
+  .option("--graphql <file>", "also write the GraphQL schema (SDL) that /api/graphql serves to this file")
   .addOption(dirOption())
   .addOption(dbOption())
   .action(runTypegen);

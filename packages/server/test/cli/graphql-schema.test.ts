@@ -24,6 +24,18 @@ describe("basalt graphql-schema", () => {
     expect(readFileSync(out, "utf8")).toBe(printed.stdout);
   });
 
+  it("basalt typegen --graphql writes the same SDL beside the TypeScript types", () => {
+    expect(runCli(["superuser", "upsert", "root@example.com", "root-password-1"], cwd).code).toBe(0);
+    const printed = runCli(["graphql-schema"], cwd);
+    const types = join(cwd, "types.d.ts");
+    const sdl = join(cwd, "types.graphql");
+    const r = runCli(["typegen", "--out", types, "--graphql", sdl], cwd);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(types, "utf8")).toContain("UsersRecord");
+    expect(readFileSync(sdl, "utf8")).toBe(printed.stdout);
+    expect(r.stdout).toContain("GraphQL schema (SDL)");
+  });
+
   it("refuses a folder without Basalt data, and a bad introspection setting", () => {
     const r = runCli(["graphql-schema", "--dir", join(cwd, "nothing")], cwd);
     expect(r.code).not.toBe(0);
