@@ -151,6 +151,33 @@ describe("outbound webhooks", () => {
     expect(stats.webhooks.delivered).toBeGreaterThanOrEqual(2);
   });
 
+  it("sends nothing for a write that rolls back", async () => {
+    const hook = await createHook({
+      url: `${receiver.url}/rollback`,
+      collections: ["users"],
+      events: ["create"],
+    });
+    const values = (name: string) => ({
+      email: `${name.toLowerCase()}@example.com`,
+      name,
+      password: "password-123",
+      passwordConfirm: "password-123",
+    });
+    await expect(
+      server.basalt.runInTransaction(async (tx) => {
+        await tx.create("users", values("Ghost"));
+        throw new Error("stop");
+      }),
+    ).rejects.toThrow("stop");
+    // a committed write after it is delivered; the rolled-back one never is
+    await server.basalt.runInTransaction((tx) => tx.create("users", values("Kept")));
+    await waitFor(() => receiver.received.some((r) => r.path === "/rollback"), "the delivery");
+    const mine = receiver.received.filter((r) => r.path === "/rollback");
+    expect(mine.map((r) => verify(hook.secret, r).data.record.name)).toEqual(["Kept"]);
+    const list = (await (await api(`/api/webhooks/${hook.id}/deliveries`)).json()) as { totalItems: number };
+    expect(list.totalItems).toBe(1);
+  });
+
   it("retries a failed delivery with the same message id, and replays one on demand", async () => {
     const hook = await createHook({
       url: `${receiver.url}/fail-once/a`,
