@@ -135,3 +135,47 @@ describe("jobs across processes, with kill -9", () => {
     }
   }, 300_000);
 });
+
+describe("jobs and SIGTERM", () => {
+  it("a job still running at SIGTERM is handed back to the queue and runs after a restart", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "basalt-jobs-term-"));
+    const logFile = join(dataDir, "handlers.log");
+    const database = testStore() === "postgres" ? await createTestDatabase() : undefined;
+    // a long lease: a job left leased by the stopped process would not run again within this test
+    const env = {
+      BASALT_TEST_DIR: dataDir,
+      BASALT_TEST_LOG: logFile,
+      BASALT_TEST_DB: database?.url ?? "",
+      BASALT_TEST_LEASE_MS: "120000",
+    };
+    const log = () => readFileSync(logFile, { encoding: "utf8", flag: "a+" }).trim().split("\n");
+    let node: Node | undefined;
+    try {
+      node = await startNode(env);
+      const [id] = (await post(node, "/api/test/enqueue", { durations: [8000] })).ids as string[];
+      await waitFor(() => log().some((l) => l.startsWith(`start ${id}`)), "the job to start");
+      const first = String(node.child.pid);
+      node.child.kill("SIGTERM");
+      await node.exited;
+      expect(node.child.exitCode).toBe(0);
+      node = await startNode(env);
+      const second = String(node.child.pid);
+      const ended = (pid: string) => log().some((l) => l.startsWith(`end ${id} ${pid}`));
+      // the 8 s job outlasts the 3 s shutdown grace: the stopped process hands it back, the new one runs it
+      await waitFor(() => ended(second), "the job to run in the restarted process", 30_000);
+      expect(ended(first)).toBe(false);
+      const url = node.url;
+      const jobs = async () =>
+        (await (await fetch(`${url}/api/test/jobs`)).json()) as { id: string; state: string }[];
+      await waitFor(async () => (await jobs())[0]?.state === "done", "the job to be marked done");
+      expect((await jobs()).map((j) => j.id)).toEqual([id]);
+    } finally {
+      if (node && node.child.exitCode === null) {
+        node.child.kill("SIGTERM");
+        await node.exited;
+      }
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
