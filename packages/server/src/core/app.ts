@@ -353,6 +353,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       allowedTargets: config.webhookAllowedTargets,
       timeoutMs: config.webhookTimeoutMs,
       ...(tracing ? { tracer: tracing } : {}),
+      authHook: hooks.onRecordAuthRequest,
     });
     await webhooks.init();
     if (config.metrics) {

@@ -1,8 +1,11 @@
 import { type Collection, type CollectionsService, checkRule } from "../core/collections/index.js";
 import { badRequest, type ErrorData, fieldError } from "../errors/index.js";
 
-/** The record events a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ["create", "update", "delete"] as const;
+/**
+ * The record events a webhook can subscribe to: writes, and `auth`, a completed sign-in of an auth
+ * collection's record (password, OTP or OAuth2; token refreshes and impersonation are not sign-ins).
+ */
+export const WEBHOOK_EVENTS = ["create", "update", "delete", "auth"] as const;
 
 /** One of the record events. */
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

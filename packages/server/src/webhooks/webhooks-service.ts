@@ -1,13 +1,18 @@
 import type { Logger } from "pino";
 import type { CollectionsService } from "../core/collections/index.js";
-import type { EventBus, RecordEvent } from "../core/events.js";
-import { type RecordsService, rowMatchesRule, serializeRecord } from "../core/records/index.js";
+import type { AppHooks, EventBus, RecordEvent } from "../core/events.js";
+import {
+  type RecordRow,
+  type RecordsService,
+  rowMatchesRule,
+  serializeRecord,
+} from "../core/records/index.js";
 import type { Database } from "../db/index.js";
 import type { JobContext, JobsService } from "../jobs/index.js";
 import { NO_TRACER, newRecordId, nowDateTime, type SpanTracer } from "../util/index.js";
 import { type AllowedTargets, BlockedTargetError, safePost } from "./safe-fetch.js";
 import { newWebhookSecret, standardWebhookHeaders } from "./signatures.js";
-import { readWebhookInput, type WebhookInput } from "./webhook-input.js";
+import { readWebhookInput, type WebhookEvent, type WebhookInput } from "./webhook-input.js";
 import { DELIVERIES_TABLE, ensureWebhookTables, WEBHOOKS_TABLE } from "./webhooks-table.js";
 
 /** The queue webhook deliveries go through. */
@@ -53,6 +58,19 @@ export interface WebhooksDeps {
   timeoutMs: number;
   /** Traces each delivery as an outbound HTTP span and sends its `traceparent` (none when omitted). */
   tracer?: SpanTracer;
+  /** The sign-in hook, for `auth` events (none when omitted). */
+  authHook?: AppHooks["onRecordAuthRequest"];
+}
+
+/** The sign-in methods an `auth` webhook event reports. */
+const SIGN_IN_METHODS = new Set(["password", "otp", "oauth2"]);
+
+/** A record event, or a completed sign-in, as a webhook sends it. */
+interface HookedEvent {
+  readonly action: WebhookEvent;
+  readonly collection: RecordEvent["collection"];
+  readonly record: RecordRow;
+  readonly authMethod?: string;
 }
 
 const ATTEMPTS = 6;
@@ -143,6 +161,33 @@ export class WebhooksService {
     this.d.events.on("record", (e) => {
       this.onRecord(e).catch((err: unknown) => this.d.log.error({ err }, "queuing webhooks failed"));
     });
+    const auth = this.d.authHook;
+    if (auth) {
+      // The innermost handler sees the answer built; the outermost queues once the whole chain succeeded
+      // (a handler that throws, or answers without going on, leaves no sign-in to report).
+      const completed = new WeakSet<object>();
+      auth.bind(
+        async (e) => {
+          await e.next();
+          completed.add(e);
+        },
+        { id: "basalt:webhooks:auth-completed", priority: Number.MAX_SAFE_INTEGER },
+      );
+      auth.bind(
+        async (e) => {
+          await e.next();
+          if (!completed.has(e) || !SIGN_IN_METHODS.has(e.authMethod)) return;
+          const event = {
+            action: "auth" as const,
+            collection: e.collection,
+            record: e.record,
+            authMethod: e.authMethod,
+          };
+          this.onRecord(event).catch((err: unknown) => this.d.log.error({ err }, "queuing webhooks failed"));
+        },
+        { id: "basalt:webhooks:auth", priority: Number.MIN_SAFE_INTEGER },
+      );
+    }
   }
 
   private async active(): Promise<Webhook[]> {
@@ -267,7 +312,7 @@ export class WebhooksService {
     });
   }
 
-  private async onRecord(e: RecordEvent): Promise<void> {
+  private async onRecord(e: HookedEvent): Promise<void> {
     const hooks = (await this.active()).filter(
       (h) => h.collections.includes(e.collection.id) && h.events.includes(e.action),
     );
@@ -293,6 +338,7 @@ export class WebhooksService {
           collectionId: e.collection.id,
           collectionName: e.collection.name,
           action: e.action,
+          ...(e.authMethod ? { authMethod: e.authMethod } : {}),
           record: sent,
         },
       });

@@ -178,6 +178,41 @@ describe("outbound webhooks", () => {
     expect(list.totalItems).toBe(1);
   });
 
+  it("sends a signed auth event for each completed sign-in, not for failures or token refreshes", async () => {
+    const hook = await createHook({
+      url: `${receiver.url}/signins`,
+      collections: ["users"],
+      events: ["auth"],
+      fields: ["name"],
+    });
+    const id = await createUser("Grace", "grace@example.com");
+    const pb = server.sdk();
+    await expect(
+      pb.collection("users").authWithPassword("grace@example.com", "wrong-password-1"),
+    ).rejects.toMatchObject({ status: 400 });
+    await pb.collection("users").authWithPassword("grace@example.com", "password-123");
+    await pb.collection("users").authRefresh();
+    await waitFor(() => receiver.received.some((r) => r.path === "/signins"), "the auth delivery");
+    // give a stray refresh or failure delivery time to show up before counting
+    await new Promise((r) => setTimeout(r, 500));
+    const mine = receiver.received.filter((r) => r.path === "/signins");
+    expect(mine).toHaveLength(1);
+    const event = verify(hook.secret, mine[0]);
+    expect(event).toMatchObject({
+      type: "record.auth",
+      data: { collectionName: "users", action: "auth", authMethod: "password" },
+    });
+    expect(event.data.record).toEqual({
+      id,
+      name: "Grace",
+      collectionId: event.data.collectionId,
+      collectionName: "users",
+    });
+    expect(mine[0].body).not.toContain("tokenKey");
+    // the create of the account was not subscribed to
+    expect(mine.some((r) => verify(hook.secret, r).type === "record.create")).toBe(false);
+  });
+
   it("retries a failed delivery with the same message id, and replays one on demand", async () => {
     const hook = await createHook({
       url: `${receiver.url}/fail-once/a`,
