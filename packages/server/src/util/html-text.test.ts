@@ -72,6 +72,42 @@ describe("htmlToText", () => {
     );
   });
 
+  it("stopped once enough text is known, starts with the same text as a full pass", () => {
+    const token = fc.constantFrom(
+      "<p>",
+      "</p>",
+      "<b>x</b>",
+      "<script>hidden</script>",
+      "&amp;",
+      "&#128512;",
+      "\u{1F600}",
+      "é",
+      "text",
+      " ",
+      "\n\t",
+      "<!-- c -->",
+    );
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 40 }), fc.integer({ min: 1, max: 20 }), (parts, max) => {
+        const html = parts.join("");
+        const full = [...htmlToText(html)];
+        const early = [...htmlToText(html, 2 * max + 2)];
+        expect(early.slice(0, max)).toEqual(full.slice(0, max));
+        expect(early.length > max).toBe(full.length > max);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reads only what an excerpt needs of a long value", () => {
+    const long = `<p>${"word ".repeat(100_000)}</p>${"<b>x</b>".repeat(50_000)}`;
+    // a full pass gives all of it; a bounded pass stops after the piece that crossed the bound
+    expect(htmlToText(long).length).toBeGreaterThan(500_000);
+    const tags = "<b>x</b> ".repeat(50_000);
+    expect(htmlToText(tags).length).toBeGreaterThan(99_000);
+    expect(htmlToText(tags, 42).length).toBeLessThan(200);
+  });
+
   it("handles hostile input of 400 KB in linear time (no quadratic rescans)", () => {
     const hostile = [
       "<a ".repeat(30_000),

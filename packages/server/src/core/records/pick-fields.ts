@@ -16,7 +16,8 @@ function excerpt(args: string[]): PickModifier {
   const ellipsis = /^(1|t|true)$/i.test(args[1]?.trim() ?? "");
   return (value) => {
     if (typeof value !== "string") return value;
-    const text = htmlToText(value);
+    // the first max code points are all it keeps: stop once more than that many are known
+    const text = htmlToText(value, 2 * max + 2);
     const chars = [...text];
     if (chars.length <= max) return text;
     return chars.slice(0, max).join("").trim() + (ellipsis ? "..." : "");
