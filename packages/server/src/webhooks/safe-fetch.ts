@@ -110,6 +110,19 @@ export interface SafeFetchOptions {
   maxRedirects: number;
 }
 
+/**
+ * Why a URL may not be fetched before any connection is made: a scheme other than http(s), or an IP
+ * literal in a refused range (an IP literal is never looked up, so the DNS guard would not see it).
+ */
+function refusedTarget(url: URL, allowed: AllowedTargets, what: string): BlockedTargetError | null {
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return new BlockedTargetError(`only http and https ${what} are allowed`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const reason = isIP(host) ? blockedAddressReason(host, allowed) : null;
+  return reason ? new BlockedTargetError(`${host} is ${reason}`) : null;
+}
+
 function once(
   url: URL,
   body: string,
@@ -118,15 +131,8 @@ function once(
   signal: AbortSignal,
 ) {
   return new Promise<{ status: number; location?: string; body: string }>((resolve, reject) => {
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      return reject(new BlockedTargetError("only http and https targets are allowed"));
-    }
-    const host = url.hostname.replace(/^\[|\]$/g, "");
-    // an IP literal is never looked up: check it here
-    if (isIP(host)) {
-      const reason = blockedAddressReason(host, o.allowed);
-      if (reason) return reject(new BlockedTargetError(`${host} is ${reason}`));
-    }
+    const refused = refusedTarget(url, o.allowed, "targets");
+    if (refused) return reject(refused);
     const lib = url.protocol === "https:" ? https : http;
     const req = lib.request(
       url,
@@ -207,14 +213,8 @@ export class TooLargeError extends Error {
 
 function getOnce(url: URL, o: SafeFetchOptions, signal: AbortSignal) {
   return new Promise<{ status: number; location?: string; body: Buffer }>((resolve, reject) => {
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      return reject(new BlockedTargetError("only http and https URLs are allowed"));
-    }
-    const host = url.hostname.replace(/^\[|\]$/g, "");
-    if (isIP(host)) {
-      const reason = blockedAddressReason(host, o.allowed);
-      if (reason) return reject(new BlockedTargetError(`${host} is ${reason}`));
-    }
+    const refused = refusedTarget(url, o.allowed, "URLs");
+    if (refused) return reject(refused);
     const lib = url.protocol === "https:" ? https : http;
     const req = lib.request(
       url,
