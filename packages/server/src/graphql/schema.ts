@@ -42,45 +42,34 @@ export interface CollectionTypes {
 const str = (items: boolean): GraphQLOutputType & GraphQLInputType =>
   items ? new GraphQLList(new GraphQLNonNull(GraphQLString)) : GraphQLString;
 
-/** The output type of a stored field's API value. */
-function outputType(field: Field): GraphQLOutputType {
+/**
+ * The GraphQL type of a field's API value: the same for output and input (every input field is optional:
+ * validation says what is missing) but for geo points, which have an input type of their own.
+ */
+function fieldType<T extends GraphQLOutputType | GraphQLInputType>(field: Field, geoPoint: T): T {
   switch (field.type) {
     case "number":
-      return GraphQLFloat;
+      return GraphQLFloat as T;
     case "bool":
-      return GraphQLBoolean;
+      return GraphQLBoolean as T;
     case "json":
-      return JsonScalar;
+      return JsonScalar as T;
     case "geoPoint":
-      return GeoPointType;
+      return geoPoint;
     case "select":
     case "relation":
     case "file":
-      return str(isMultiValued(field));
+      return str(isMultiValued(field)) as T;
     default:
-      return GraphQLString;
+      return GraphQLString as T;
   }
 }
 
-/** The input type of a field in a create or update (every field is optional: validation says what is missing). */
-function inputType(field: Field): GraphQLInputType {
-  switch (field.type) {
-    case "number":
-      return GraphQLFloat;
-    case "bool":
-      return GraphQLBoolean;
-    case "json":
-      return JsonScalar;
-    case "geoPoint":
-      return GeoPointInputType;
-    case "select":
-    case "relation":
-    case "file":
-      return str(isMultiValued(field));
-    default:
-      return GraphQLString;
-  }
-}
+/** The output type of a stored field's API value. */
+const outputType = (field: Field): GraphQLOutputType => fieldType<GraphQLOutputType>(field, GeoPointType);
+
+/** The input type of a field in a create or update. */
+const inputType = (field: Field): GraphQLInputType => fieldType<GraphQLInputType>(field, GeoPointInputType);
 
 /** The fields of a record the schema shows (secrets never; names GraphQL cannot spell are left out). */
 function visibleFields(c: Collection): Field[] {
