@@ -75,10 +75,11 @@ describe("jobs and cron from a hook file", () => {
   it("a record hook's job exists iff the write commits, and runs after a failed attempt", async () => {
     const jobs = server.basalt.app.jobs;
     const note = await server.sdk().collection("notes").create({ title: "hello" });
-    await waitFor(
-      async () => (await server.basalt.records.list("deliveries")).totalItems === 1,
-      "the job to run after its retry",
-    );
+    // the handler's record insert lands before the job is marked done: wait for the job's final state
+    await waitFor(async () => {
+      const listed = await jobs.list({ queue: "notify" });
+      return listed.totalItems === 1 && listed.items[0].state === "done";
+    }, "the job to run after its retry");
     const delivered = (await server.basalt.records.list("deliveries")).items[0];
     expect(delivered).toMatchObject({ note: note.id, attempt: 2 });
     const done = await jobs.list({ queue: "notify" });
