@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { openApp } from "../core/app.js";
 import { DEFAULT_CONFIG } from "../core/config.js";
 import { BasaltError } from "../errors/index.js";
+import { encryptionFrom } from "./encryption.js";
 import { fail } from "./fail.js";
 import { holdsData } from "./preflight.js";
 
@@ -11,6 +12,7 @@ import { holdsData } from "./preflight.js";
 export interface GraphqlSchemaOptions {
   dir: string;
   db?: string;
+  encryptionEnv?: string;
   /** A file to write the SDL to; absent prints it. */
   out?: string;
 }
@@ -32,11 +34,15 @@ export async function runGraphqlSchema(opts: GraphqlSchemaOptions): Promise<void
 }
 
 /** The GraphQL schema (SDL, newline-terminated) that `/api/graphql` serves for a data folder or `db`. */
-export async function graphqlSdl(opts: { dir: string; db?: string }): Promise<string> {
+export async function graphqlSdl(opts: {
+  dir: string;
+  db?: string;
+  encryptionEnv?: string;
+}): Promise<string> {
   if (!opts.db && !holdsData(opts.dir))
     throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${resolve(opts.dir)})`);
   const app = await openApp(
-    { ...DEFAULT_CONFIG, dataDir: resolve(opts.dir), dbUrl: opts.db ?? "" },
+    { ...DEFAULT_CONFIG, dataDir: resolve(opts.dir), dbUrl: opts.db ?? "", ...encryptionFrom(opts) },
     pino({ level: "silent" }),
   );
   try {

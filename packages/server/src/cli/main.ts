@@ -46,6 +46,12 @@ const dbOption = () =>
     "store the data in PostgreSQL (postgres://user@host:port/db) instead of SQLite in --dir",
   ).env("BASALT_DB_URL");
 
+const encryptionEnvOption = () =>
+  new Option(
+    "--encryption-env <name>",
+    "the environment variable holding the 32-character key that encrypts stored secrets (SMTP/S3 passwords, OAuth2 client secrets, webhook secrets)",
+  ).env("BASALT_ENCRYPTION_ENV");
+
 const program = new Command("basalt")
   .description("Basalt: an open-source backend in one command (PocketBase-compatible REST API).")
   .version("0.1.0")
@@ -273,6 +279,7 @@ program
       "BASALT_TYPES_OUT",
     ),
   )
+  .addOption(encryptionEnvOption())
   .addOption(
     new Option("--graphql-introspection <who>", "who may introspect the GraphQL schema")
       .env("BASALT_GRAPHQL_INTROSPECTION")
@@ -317,6 +324,7 @@ superuser
   .argument("<password>", "the password (at least 8 characters)")
   .addOption(dirOption())
   .addOption(dbOption())
+  .addOption(encryptionEnvOption())
   .action(runSuperuserUpsert);
 superuser
   .command("delete")
@@ -324,6 +332,7 @@ superuser
   .argument("<email>", "the superuser's e-mail address")
   .addOption(dirOption())
   .addOption(dbOption())
+  .addOption(encryptionEnvOption())
   .action(runSuperuserDelete);
 superuser
   .command("ips")
@@ -333,6 +342,7 @@ superuser
   .argument("[ips...]", "IP addresses or CIDR subnets, e.g. 127.0.0.1 10.0.0.0/8 ::1")
   .addOption(dirOption())
   .addOption(dbOption())
+  .addOption(encryptionEnvOption())
   .action(runSuperuserIps);
 
 program
@@ -377,6 +387,7 @@ program
   .option("--out <file>", "write the SDL to this file instead of printing it")
   .addOption(dirOption())
   .addOption(dbOption())
+  .addOption(encryptionEnvOption())
   .action(runGraphqlSchema);
 
 await program.parseAsync(process.argv);

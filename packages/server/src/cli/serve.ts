@@ -1,6 +1,7 @@
 import type { BasaltConfig } from "../core/config.js";
 import { createApp, createLogger } from "../main.js";
 import { prepareDataDir } from "./data-dir.js";
+import { encryptionFrom } from "./encryption.js";
 import { fail } from "./fail.js";
 import { checkListenAddress, checkPortFree, startupSuperuser } from "./preflight.js";
 import { redactDbUrl } from "./transfer-summary.js";
@@ -48,6 +49,7 @@ export interface ServeOptions {
   graphqlMaxAliases: number;
   graphqlMaxPerPage: number;
   oauth2AvatarAllowedTargets: ("loopback" | "private")[];
+  encryptionEnv?: string;
 }
 
 const list = (value: string) =>
@@ -105,6 +107,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       graphqlMaxCost: opts.graphqlMaxCost,
       graphqlMaxAliases: opts.graphqlMaxAliases,
       graphqlMaxPerPage: opts.graphqlMaxPerPage,
+      ...encryptionFrom(opts),
     };
     const log = createLogger(opts.logLevel, opts.logFormat);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));

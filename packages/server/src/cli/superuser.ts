@@ -3,6 +3,7 @@ import { openApp } from "../core/app.js";
 import { DEFAULT_CONFIG } from "../core/config.js";
 import { BasaltError } from "../errors/index.js";
 import { prepareDataDir } from "./data-dir.js";
+import { encryptionFrom } from "./encryption.js";
 import { fail } from "./fail.js";
 import { checkSuperuserInput, holdsData } from "./preflight.js";
 
@@ -10,14 +11,14 @@ import { checkSuperuserInput, holdsData } from "./preflight.js";
 export async function runSuperuserUpsert(
   email: string,
   password: string,
-  opts: { dir: string; db?: string },
+  opts: { dir: string; db?: string; encryptionEnv?: string },
 ): Promise<void> {
   try {
     checkSuperuserInput(email, password);
     const fresh = !opts.db && !holdsData(opts.dir);
     const dataDir = prepareDataDir(opts.dir);
     const app = await openApp(
-      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },
+      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "", ...encryptionFrom(opts) },
       pino({ level: "silent" }),
     );
     try {
@@ -37,13 +38,16 @@ export async function runSuperuserUpsert(
 }
 
 /** `basalt superuser delete EMAIL`. */
-export async function runSuperuserDelete(email: string, opts: { dir: string; db?: string }): Promise<void> {
+export async function runSuperuserDelete(
+  email: string,
+  opts: { dir: string; db?: string; encryptionEnv?: string },
+): Promise<void> {
   try {
     // deleting from a folder without data would create an empty database just to find nothing
     if (!opts.db && !holdsData(opts.dir)) throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${opts.dir})`);
     const dataDir = prepareDataDir(opts.dir);
     const app = await openApp(
-      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },
+      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "", ...encryptionFrom(opts) },
       pino({ level: "silent" }),
     );
     try {
@@ -63,12 +67,15 @@ export async function runSuperuserDelete(email: string, opts: { dir: string; db?
  * PocketBase's way back in when a superuser's own address is no longer on the list. Entries are validated
  * as the API validates them; nothing is saved on error. A running server sees the change when it restarts.
  */
-export async function runSuperuserIps(ips: string[], opts: { dir: string; db?: string }): Promise<void> {
+export async function runSuperuserIps(
+  ips: string[],
+  opts: { dir: string; db?: string; encryptionEnv?: string },
+): Promise<void> {
   try {
     if (!opts.db && !holdsData(opts.dir)) throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${opts.dir})`);
     const dataDir = prepareDataDir(opts.dir);
     const app = await openApp(
-      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "" },
+      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "", ...encryptionFrom(opts) },
       pino({ level: "silent" }),
     );
     try {

@@ -54,6 +54,7 @@ import {
   truncateCollection,
 } from "./records/index.js";
 import { findRowWithRule } from "./records/records-query.js";
+import { checkEncryptionKey, SecretBox, sealStoredSecrets } from "./secrets/index.js";
 import { defaultSettings, SettingsService } from "./settings/index.js";
 
 /** The composed application: configuration, logger, database and the services every route uses. */
@@ -186,7 +187,10 @@ async function checkComponent(
 export const BASALT_VERSION = "0.1.0";
 
 /** Opens the data folder's database, creates the system tables on first use and composes the services. */
-export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
+export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
+  // the key goes into the box only: hooks and routes see `app.config` without it
+  const secrets = new SecretBox({ envName: given.encryptionEnv, key: given.encryptionKey });
+  const config: BasaltConfig = { ...given, encryptionKey: "" };
   mkdirSync(config.dataDir, { recursive: true });
   const rawDb = await openDatabase({
     url: config.dbUrl,
@@ -237,7 +241,9 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
   let aux: { db: Database; owned: boolean } | undefined;
   let logs: LogsService | undefined;
   try {
-    const collections = new CollectionsService(db, { checkRule });
+    // a missing or wrong key is refused before anything encrypted is loaded
+    await checkEncryptionKey(db, secrets);
+    const collections = new CollectionsService(db, { checkRule, secrets });
     await collections.init(initialCollections);
     // Compiled rules embed the schema: drop them whenever a collection changes.
     collections.onChange(() => clearRulesCache());
@@ -267,7 +273,7 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
         await files.discard([], [collectionFilesPrefix(before.id)]);
     });
     const recordsClient = new RecordsClient(collections, records);
-    const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl));
+    const settings = new SettingsService(db, defaultSettings(config.appName, config.appUrl), secrets);
     await settings.init();
     const auxFile = join(config.dataDir, "auxiliary.db");
     aux = openAuxiliaryDatabase(config.dbUrl, auxFile, db);
@@ -354,8 +360,16 @@ export async function openApp(config: BasaltConfig, log: Logger): Promise<App> {
       timeoutMs: config.webhookTimeoutMs,
       ...(tracing ? { tracer: tracing } : {}),
       authHook: hooks.onRecordAuthRequest,
+      secrets,
     });
     await webhooks.init();
+    // issue 18: secrets stored before the key was set (or brought by an import) are sealed now, once
+    const sealed = await db.lockedTransaction("secrets-at-rest", async (tx) => ({
+      ...(await sealStoredSecrets(tx, secrets)),
+      webhooks: await webhooks.sealStoredSecrets(tx),
+    }));
+    if (sealed.settings || sealed.collections || sealed.webhooks)
+      log.info(sealed, "stored secrets encrypted with the key from %s", secrets.envHint);
     if (config.metrics) {
       const logsService = logs;
       metrics = new Metrics({

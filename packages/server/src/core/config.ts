@@ -111,6 +111,16 @@ export interface BasaltConfig {
   graphqlMaxAliases: number;
   /** Largest page a GraphQL list returns (larger `perPage` values are clamped). */
   graphqlMaxPerPage: number;
+  /**
+   * The environment variable the encryption key comes from (`--encryption-env`, as PocketBase's
+   * `--encryptionEnv`); named in errors and recorded with the encrypted data. Empty: no encryption.
+   */
+  encryptionEnv: string;
+  /**
+   * Its value: 32 characters that encrypt the stored secrets (SMTP and S3 passwords, OAuth2 client secrets,
+   * webhook secrets) with AES-256-GCM. `openApp` takes it and leaves "" in `app.config`.
+   */
+  encryptionKey: string;
 }
 
 /** The defaults `basalt serve` uses. */
@@ -166,6 +176,8 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   graphqlMaxCost: 50_000,
   graphqlMaxAliases: 30,
   graphqlMaxPerPage: 500,
+  encryptionEnv: "",
+  encryptionKey: "",
 };
 
 /** Splits `host:port` (IPv6 in brackets) and checks it. Returns null when malformed. */

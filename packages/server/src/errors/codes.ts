@@ -31,6 +31,19 @@ export const ERROR_CODES = {
   BASALT_ERR_DATA_DIR_UNWRITABLE: { status: 500, message: "The data folder cannot be written." },
   BASALT_ERR_DB_CORRUPT: { status: 500, message: "The database file is not a valid SQLite database." },
   BASALT_ERR_DB_UNAVAILABLE: { status: 503, message: "The database is unavailable." },
+  BASALT_ERR_ENCRYPTION_KEY_MISSING: {
+    status: 500,
+    message: "Stored secrets are encrypted and no encryption key was given; Basalt did not start.",
+  },
+  BASALT_ERR_ENCRYPTION_KEY_INVALID: {
+    status: 500,
+    message: "The encryption key is not usable; Basalt did not start.",
+  },
+  BASALT_ERR_ENCRYPTION_KEY_WRONG: {
+    status: 500,
+    message:
+      "The encryption key is not the one the stored secrets were encrypted with; Basalt did not start.",
+  },
   BASALT_ERR_TRANSFER_NO_SOURCE: { status: 404, message: "There is no Basalt data to export." },
   BASALT_ERR_TRANSFER_FILE: { status: 400, message: "The dump file cannot be used." },
   BASALT_ERR_TRANSFER_BAD_DUMP: { status: 400, message: "The dump is not a complete Basalt dump." },

@@ -100,4 +100,49 @@ describe("CLI messages", () => {
     expect(del.stderr).toContain("BASALT_ERR_CLI_NO_DATA");
     expect(existsSync(join(cwd, "elsewhere"))).toBe(false);
   });
+  it("refuse encrypted data without its key, or with another one, in one coded line (issue 18)", () => {
+    const dir = join(cwd, "data");
+    const key = { SECRETS_KEY: "0123456789abcdef0123456789abcdef" };
+    const made = runCli(
+      [
+        "superuser",
+        "upsert",
+        "a@example.com",
+        "password-123",
+        "--dir",
+        dir,
+        "--encryption-env",
+        "SECRETS_KEY",
+      ],
+      cwd,
+      key,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const missing = runCli(["serve", "--http", "127.0.0.1:0", "--dir", dir], cwd);
+    expect(missing.code).toBe(1);
+    expect(lines(missing.stderr)).toHaveLength(1);
+    expect(missing.stderr).toMatch(/SECRETS_KEY.*\(BASALT_ERR_ENCRYPTION_KEY_MISSING\)$/m);
+    const unset = runCli(["superuser", "upsert", "a@example.com", "password-123", "--dir", dir], cwd, {
+      BASALT_ENCRYPTION_ENV: "SECRETS_KEY",
+    });
+    expect(unset.stderr).toMatch(/SECRETS_KEY, which is not set.*\(BASALT_ERR_ENCRYPTION_KEY_MISSING\)$/m);
+    const wrong = runCli(
+      ["serve", "--http", "127.0.0.1:0", "--dir", dir, "--encryption-env", "SECRETS_KEY"],
+      cwd,
+      {
+        SECRETS_KEY: "x".repeat(32),
+      },
+    );
+    expect(wrong.code).toBe(1);
+    expect(lines(wrong.stderr)).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/\(BASALT_ERR_ENCRYPTION_KEY_WRONG\)$/m);
+    const short = runCli(
+      ["serve", "--http", "127.0.0.1:0", "--dir", dir, "--encryption-env", "SECRETS_KEY"],
+      cwd,
+      {
+        SECRETS_KEY: "short",
+      },
+    );
+    expect(short.stderr).toMatch(/32 characters.*\(BASALT_ERR_ENCRYPTION_KEY_INVALID\)$/m);
+  });
 });

@@ -85,6 +85,8 @@ export type CollectionsListener = (change: {
 export interface CollectionsServiceOptions {
   /** Validates a rule expression of a collection; returns an error message or null. */
   checkRule?: ValidateContext["checkRule"];
+  /** Seals OAuth2 client secrets in `_collections` and opens them on load (stored as given when omitted). */
+  secrets?: { seal(plain: string): string; open(stored: string): string };
 }
 
 /**
@@ -103,6 +105,8 @@ export class CollectionsService {
     private readonly db: Database,
     private readonly options: CollectionsServiceOptions = {},
   ) {}
+
+  private readonly seal = (plain: string): string => this.options.secrets?.seal(plain) ?? plain;
 
   /** Sets the rule checker (the rules module plugs in once the app is composed). */
   setRuleChecker(checkRule: ValidateContext["checkRule"]): void {
@@ -131,7 +135,8 @@ export class CollectionsService {
 
   /** Re-reads every definition from the database. */
   async reload(): Promise<void> {
-    this.setAll(await loadCollectionRows(this.db));
+    const box = this.options.secrets;
+    this.setAll(await loadCollectionRows(this.db, box && ((v) => box.open(v))));
   }
 
   private setAll(list: Collection[]): void {
@@ -389,7 +394,7 @@ export class CollectionsService {
         await this.applyView(tx, ch.before, ch.after, all, fail);
       }
       for (const ch of changes) {
-        if (ch.after) await saveCollectionRow(tx, ch.after);
+        if (ch.after) await saveCollectionRow(tx, ch.after, this.seal);
         else if (ch.before)
           await tx.run(`DELETE FROM ${tx.dialect.quoteIdent(COLLECTIONS_TABLE)} WHERE id = ?`, [
             ch.before.id,

@@ -36,6 +36,7 @@ export {
   COLLECTIONS_TABLE_SPEC,
   collectionTableSpec,
   loadCollectionRows,
+  mapOAuth2Secrets,
   PARAMS_TABLE,
   PARAMS_TABLE_SPEC,
   saveCollectionRow,

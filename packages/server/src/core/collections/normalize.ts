@@ -148,6 +148,19 @@ function mergeOption(target: Record<string, unknown>, input: unknown, path: stri
 }
 
 /**
+ * The API never shows OAuth2 client secrets, so a provider sent back without one (or with "") keeps the
+ * stored secret of the provider of the same name (issue 18); a new value replaces it.
+ */
+function keepClientSecrets(c: Collection, base: Collection): void {
+  const stored = new Map((base.oauth2?.providers ?? []).map((p) => [p.name, p.clientSecret]));
+  for (const p of c.oauth2?.providers ?? []) {
+    if (!isPlainObject(p)) continue;
+    const kept = stored.get(p.name);
+    if ((p.clientSecret === undefined || p.clientSecret === "") && kept) p.clientSecret = kept;
+  }
+}
+
+/**
  * Applies a create/update/import body on top of `base` (a scaffold for a new collection, a copy of the stored
  * one for an update) and returns the resulting collection with any input-shape errors. Unknown keys are ignored,
  * as PocketBase does; `type` is read by the caller.
@@ -223,6 +236,7 @@ export function applyCollectionInput(
       }
       mergeOption(target[key] as Record<string, unknown>, input[key], key, errors);
     }
+    keepClientSecrets(c, base);
   }
   enforceSystemFields(c);
   return { collection: c, errors };

@@ -83,6 +83,21 @@ export function rowToCollection(row: CollectionRow): Collection {
   return c;
 }
 
+/**
+ * Replaces each OAuth2 client secret of an auth collection (in place) by `fn` of it (sealing at rest, issue
+ * 18); returns whether any changed.
+ */
+export function mapOAuth2Secrets(c: Collection, fn: (value: string) => string): boolean {
+  let changed = false;
+  for (const p of c.oauth2?.providers ?? []) {
+    if (typeof p.clientSecret !== "string") continue;
+    const next = fn(p.clientSecret);
+    if (next !== p.clientSecret) changed = true;
+    p.clientSecret = next;
+  }
+  return changed;
+}
+
 function optionsOf(c: Collection): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (c.type === "view") out.viewQuery = c.viewQuery ?? "";
@@ -90,8 +105,17 @@ function optionsOf(c: Collection): Record<string, unknown> {
   return out;
 }
 
-/** Inserts or replaces a collection's row. */
-export async function saveCollectionRow(q: Queryable, c: Collection): Promise<void> {
+/** Inserts or replaces a collection's row; `seal` gives the stored form of each OAuth2 client secret. */
+export async function saveCollectionRow(
+  q: Queryable,
+  collection: Collection,
+  seal?: (secret: string) => string,
+): Promise<void> {
+  let c = collection;
+  if (seal && c.oauth2?.providers.length) {
+    c = structuredClone(c);
+    mapOAuth2Secrets(c, seal);
+  }
   const t = q.dialect.quoteIdent;
   const cols = [
     "id",
@@ -124,12 +148,17 @@ export async function saveCollectionRow(q: Queryable, c: Collection): Promise<vo
   );
 }
 
-/** Reads every collection row. */
-export async function loadCollectionRows(q: Queryable): Promise<Collection[]> {
+/** Reads every collection row; `open` gives each stored OAuth2 client secret's value (else as stored). */
+export async function loadCollectionRows(
+  q: Queryable,
+  open?: (stored: string) => string,
+): Promise<Collection[]> {
   const rows = await q.all<CollectionRow>(
     `SELECT * FROM ${q.dialect.quoteIdent(COLLECTIONS_TABLE)} ORDER BY created, name`,
   );
-  return rows.map(rowToCollection);
+  const list = rows.map(rowToCollection);
+  if (open) for (const c of list) mapOAuth2Secrets(c, open);
+  return list;
 }
 
 /** The table a base or auth collection stores its records in. */

@@ -7,4 +7,10 @@ export {
   RATE_LIMIT_AUDIENCES,
   type RateLimitRule,
 } from "./rate-limit-rules.js";
-export { defaultSettings, type Settings, SettingsService } from "./settings-service.js";
+export {
+  defaultSettings,
+  mapSettingsSecrets,
+  SETTINGS_SECRET_PATHS,
+  type Settings,
+  SettingsService,
+} from "./settings-service.js";

@@ -2,6 +2,7 @@ import type { Database } from "../../db/index.js";
 import { badRequest, type ErrorData, fieldError } from "../../errors/index.js";
 import { isPlainObject, nowDateTime } from "../../util/index.js";
 import { PARAMS_TABLE } from "../collections/index.js";
+import type { SecretBox } from "../secrets/index.js";
 import { ipBlock, isIpOrSubnetList, parseRateLimitRules, type RateLimitRule } from "./rate-limit-rules.js";
 
 export type { RateLimitRule } from "./rate-limit-rules.js";
@@ -91,6 +92,31 @@ export function defaultSettings(appName: string, appURL: string): Settings {
 
 const SETTINGS_ID = "settings";
 
+/**
+ * Where the settings hold secrets: sealed at rest when an encryption key is set (issue 18). A path the stored
+ * settings lack (`backups` before backups to S3 existed) is skipped.
+ */
+export const SETTINGS_SECRET_PATHS: readonly (readonly string[])[] = [
+  ["smtp", "password"],
+  ["s3", "secret"],
+  ["backups", "s3", "secret"],
+];
+
+/** Replaces each secret of a settings object (in place) by `fn` of it; returns whether any changed. */
+export function mapSettingsSecrets(settings: unknown, fn: (value: string) => string): boolean {
+  let changed = false;
+  for (const path of SETTINGS_SECRET_PATHS) {
+    let node: unknown = settings;
+    for (const key of path.slice(0, -1)) node = isPlainObject(node) ? node[key] : undefined;
+    const last = path[path.length - 1];
+    if (!isPlainObject(node) || typeof node[last] !== "string") continue;
+    const next = fn(node[last]);
+    if (next !== node[last]) changed = true;
+    node[last] = next;
+  }
+  return changed;
+}
+
 type Kind = "string" | "bool" | "int" | "level" | "strings";
 const SCHEMA: { [S in Exclude<keyof Settings, "superuserIPs">]: Record<string, Kind> } = {
   meta: {
@@ -144,6 +170,8 @@ export class SettingsService {
   constructor(
     private readonly db: Database,
     defaults: Settings,
+    /** Seals the secrets written and opens those read (stored as given when omitted). */
+    private readonly secrets?: SecretBox,
   ) {
     this.current = defaults;
   }
@@ -155,7 +183,11 @@ export class SettingsService {
       `SELECT ${t("value")} FROM ${t(PARAMS_TABLE)} WHERE ${t("id")} = ?`,
       [SETTINGS_ID],
     );
-    if (row?.value) this.current = this.merged(JSON.parse(row.value) as unknown, false);
+    if (!row?.value) return;
+    const stored = (typeof row.value === "string" ? JSON.parse(row.value) : row.value) as unknown;
+    const box = this.secrets;
+    if (box) mapSettingsSecrets(stored, (v) => box.open(v));
+    this.current = this.merged(stored, false);
   }
 
   /** Re-reads the stored settings (another instance changed them). */
@@ -282,7 +314,10 @@ export class SettingsService {
     const next = this.merged(input, true);
     const t = this.db.dialect.quoteIdent;
     const now = nowDateTime();
-    const value = JSON.stringify(next);
+    const sealed = structuredClone(next);
+    const box = this.secrets;
+    if (box) mapSettingsSecrets(sealed, (v) => box.seal(v));
+    const value = JSON.stringify(sealed);
     await this.db.transaction(async (tx) => {
       const r = await tx.run(
         `UPDATE ${t(PARAMS_TABLE)} SET ${t("value")} = ?, ${t("updated")} = ? WHERE ${t("id")} = ?`,
