@@ -1,19 +1,26 @@
 import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
 import { notFound } from "../errors/index.js";
+import type { Webhook } from "../webhooks/index.js";
 import { bodyObject, requireSuperuser } from "./guards.js";
 import { readListParams } from "./list-params.js";
 
 type WithId = { Params: { id: string } };
 
+/** A webhook as listed, read or updated: the signing secret is shown only when made (issue 18). */
+function withoutSecret(hook: Webhook): Omit<Webhook, "secret"> {
+  const { secret: _secret, ...rest } = hook;
+  return rest;
+}
+
 /**
  * Outbound webhooks (superusers): `GET/POST /api/webhooks`, `GET/PATCH/DELETE /api/webhooks/{id}`,
- * `GET /api/webhooks/{id}/deliveries` (newest first, paged) and `POST /api/webhooks/deliveries/{id}/replay`.
+ * `POST /api/webhooks/{id}/secret` (a new signing secret, shown once), `GET /api/webhooks/{id}/deliveries` (newest first, paged) and `POST /api/webhooks/deliveries/{id}/replay`.
  */
 export function registerWebhooks(server: FastifyInstance, app: App): void {
   server.get("/api/webhooks", async (request) => {
     requireSuperuser(request);
-    return app.webhooks.list();
+    return (await app.webhooks.list()).map(withoutSecret);
   });
 
   server.post("/api/webhooks", async (request) => {
@@ -25,12 +32,20 @@ export function registerWebhooks(server: FastifyInstance, app: App): void {
     requireSuperuser(request);
     const hook = await app.webhooks.get(request.params.id);
     if (!hook) throw notFound();
-    return hook;
+    return withoutSecret(hook);
   });
 
   server.patch<WithId>("/api/webhooks/:id", async (request) => {
     requireSuperuser(request);
     const hook = await app.webhooks.update(request.params.id, bodyObject(request));
+    if (!hook) throw notFound();
+    return withoutSecret(hook);
+  });
+
+  // the only answers holding the signing secret: the create above, and this rotation
+  server.post<WithId>("/api/webhooks/:id/secret", async (request) => {
+    requireSuperuser(request);
+    const hook = await app.webhooks.rotateSecret(request.params.id);
     if (!hook) throw notFound();
     return hook;
   });

@@ -7,7 +7,8 @@ import {
   rowMatchesRule,
   serializeRecord,
 } from "../core/records/index.js";
-import type { Database } from "../db/index.js";
+import { isSealed, type SecretBox } from "../core/secrets/index.js";
+import type { Database, Queryable } from "../db/index.js";
 import type { JobContext, JobsService } from "../jobs/index.js";
 import { NO_TRACER, newRecordId, nowDateTime, type SpanTracer } from "../util/index.js";
 import { type AllowedTargets, BlockedTargetError, safePost } from "./safe-fetch.js";
@@ -18,7 +19,7 @@ import { DELIVERIES_TABLE, ensureWebhookTables, WEBHOOKS_TABLE } from "./webhook
 /** The queue webhook deliveries go through. */
 export const WEBHOOK_QUEUE = "_webhooks";
 
-/** A configured webhook as the API shows it (to superusers: the secret included). */
+/** A configured webhook; the API shows the secret only when it is made (create, rotate). */
 export interface Webhook extends WebhookInput {
   id: string;
   /** The Standard Webhooks signing secret (`whsec_…`). */
@@ -60,6 +61,8 @@ export interface WebhooksDeps {
   tracer?: SpanTracer;
   /** The sign-in hook, for `auth` events (none when omitted). */
   authHook?: AppHooks["onRecordAuthRequest"];
+  /** Seals the signing secrets at rest and opens them to sign (stored as given when omitted). */
+  secrets?: SecretBox;
 }
 
 /** The sign-in methods an `auth` webhook event reports. */
@@ -103,12 +106,12 @@ function json<T>(v: unknown, fallback: T): T {
   }
 }
 
-function toWebhook(r: WebhookRow): Webhook {
+function toWebhook(r: WebhookRow, open: (stored: string) => string): Webhook {
   return {
     id: r.id,
     name: r.name,
     url: r.url,
-    secret: r.secret,
+    secret: open(r.secret),
     collections: json(r.collections, []),
     events: json(r.events, []),
     filter: r.filter,
@@ -149,6 +152,9 @@ export class WebhooksService {
   readonly outcomes = { delivered: 0, failed: 0, retried: 0, blocked: 0 };
 
   constructor(private readonly d: WebhooksDeps) {}
+
+  private readonly open = (stored: string): string => this.d.secrets?.open(stored) ?? stored;
+  private readonly seal = (plain: string): string => this.d.secrets?.seal(plain) ?? plain;
 
   /** Creates the tables, starts delivering in this process and listens to committed record events. */
   async init(): Promise<void> {
@@ -193,20 +199,24 @@ export class WebhooksService {
   private async active(): Promise<Webhook[]> {
     if (!this.cache || Date.now() - this.cache.at > CACHE_MS) {
       const rows = await this.d.db.all<WebhookRow>(`SELECT * FROM ${T} ORDER BY created, id`);
-      this.cache = { at: Date.now(), hooks: rows.map(toWebhook).filter((h) => h.active) };
+      this.cache = {
+        at: Date.now(),
+        hooks: rows.filter((r) => r.active === true || r.active === 1).map((r) => toWebhook(r, this.open)),
+      };
     }
     return this.cache.hooks;
   }
 
   /** Every webhook, oldest first. */
   async list(): Promise<Webhook[]> {
-    return (await this.d.db.all<WebhookRow>(`SELECT * FROM ${T} ORDER BY created, id`)).map(toWebhook);
+    const rows = await this.d.db.all<WebhookRow>(`SELECT * FROM ${T} ORDER BY created, id`);
+    return rows.map((r) => toWebhook(r, this.open));
   }
 
   /** One webhook, or undefined. */
   async get(id: string): Promise<Webhook | undefined> {
     const row = await this.d.db.get<WebhookRow>(`SELECT * FROM ${T} WHERE id = ?`, [id]);
-    return row && toWebhook(row);
+    return row && toWebhook(row, this.open);
   }
 
   /** Creates a webhook from a request body (400 on invalid input); a signing secret is generated. */
@@ -226,7 +236,7 @@ export class WebhooksService {
         hook.id,
         hook.name,
         hook.url,
-        hook.secret,
+        this.seal(hook.secret),
         JSON.stringify(hook.collections),
         JSON.stringify(hook.events),
         hook.filter,
@@ -262,6 +272,41 @@ export class WebhooksService {
     );
     this.cache = null;
     return { ...current, ...input, updated };
+  }
+
+  /** Gives a webhook a new signing secret (the old one stops signing at once); undefined when it does not exist. */
+  async rotateSecret(id: string): Promise<Webhook | undefined> {
+    const current = await this.get(id);
+    if (!current) return undefined;
+    const secret = newWebhookSecret();
+    const updated = nowDateTime();
+    await this.d.db.run(`UPDATE ${T} SET secret = ?, updated = ? WHERE id = ?`, [
+      this.seal(secret),
+      updated,
+      id,
+    ]);
+    this.cache = null;
+    return { ...current, secret, updated };
+  }
+
+  /**
+   * At start (issue 18): with a key, seals the signing secrets still stored as plaintext (and opens the sealed
+   * ones, so a wrong key is told now); without one, refuses sealed secrets with the coded error. Returns how
+   * many were sealed. Run it in the start-up's locked transaction.
+   */
+  async sealStoredSecrets(tx: Queryable): Promise<number> {
+    const rows = await tx.all<{ id: string; secret: string }>(`SELECT id, secret FROM ${T}`);
+    let sealed = 0;
+    for (const row of rows) {
+      if (isSealed(row.secret)) {
+        this.open(row.secret);
+        continue;
+      }
+      if (!this.d.secrets?.enabled || row.secret === "") continue;
+      await tx.run(`UPDATE ${T} SET secret = ? WHERE id = ?`, [this.seal(row.secret), row.id]);
+      sealed++;
+    }
+    return sealed;
   }
 
   /** Deletes a webhook and its delivery log; false when it does not exist. */

@@ -269,11 +269,39 @@ describe("outbound webhooks", () => {
     });
     const patched = await api(`/api/webhooks/${hook.id}`, "PATCH", { active: false, name: "paused" });
     expect(patched.status).toBe(200);
-    expect(await patched.json()).toMatchObject({ active: false, name: "paused", secret: hook.secret });
+    const shown = (await patched.json()) as Record<string, unknown>;
+    expect(shown).toMatchObject({ active: false, name: "paused" });
+    // the signing secret is shown when made only (issue 18): not in updates, reads or the list
+    expect(shown).not.toHaveProperty("secret");
+    expect(await (await api(`/api/webhooks/${hook.id}`)).json()).not.toHaveProperty("secret");
+    const listed = (await (await api("/api/webhooks")).json()) as Record<string, unknown>[];
+    expect(listed.length).toBeGreaterThan(0);
+    for (const h of listed) expect(h).not.toHaveProperty("secret");
     await createUser("Di", "di@example.com");
     expect((await api(`/api/webhooks/${hook.id}`, "DELETE")).status).toBe(204);
     expect((await api(`/api/webhooks/${hook.id}`)).status).toBe(404);
     expect(receiver.received.some((r) => r.path === "/paused")).toBe(false);
+  });
+});
+
+describe("webhook secret rotation", () => {
+  it("shows a new secret once; deliveries are signed with it, not the old one", async () => {
+    const hook = await createHook({
+      url: `${receiver.url}/rotated`,
+      collections: ["users"],
+      events: ["create"],
+    });
+    expect((await server.fetch(`/api/webhooks/${hook.id}/secret`, { method: "POST" })).status).toBe(401);
+    expect((await api("/api/webhooks/nope/secret", "POST")).status).toBe(404);
+    const rotated = await api(`/api/webhooks/${hook.id}/secret`, "POST");
+    expect(rotated.status).toBe(200);
+    const { secret } = (await rotated.json()) as { secret: string };
+    expect(secret).toMatch(/^whsec_/);
+    expect(secret).not.toBe(hook.secret);
+    await createUser("Rotated", "rotated@example.com");
+    const got = await waitFor(() => receiver.received.find((r) => r.path === "/rotated"), "the delivery");
+    expect(verify(secret, got).data.record.name).toBe("Rotated");
+    expect(() => verify(hook.secret, got)).toThrow();
   });
 });
 
