@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { runExport } from "./export.js";
 import { runGraphqlSchema } from "./graphql-schema.js";
 import { runImport } from "./import.js";
+import { runImportPocketbase } from "./import-pocketbase.js";
 import { runServe } from "./serve.js";
 import { runSuperuserDelete, runSuperuserIps, runSuperuserUpsert } from "./superuser.js";
 import { runTypegen } from "./typegen.js";
@@ -378,6 +379,20 @@ program
     "\nSQLite to PostgreSQL: basalt export --dir ./basalt_data --out dump.ndjson && basalt import --in dump.ndjson --db postgres://…",
   )
   .action(runImport);
+
+program
+  .command("import-pocketbase")
+  .description(
+    "bring a PocketBase data folder (0.22 or 0.23+, opened read-only) into an EMPTY data folder --dir or PostgreSQL database --db: collections, records, superusers, users with their passwords, OAuth2 links and uploaded files",
+  )
+  .argument("<pb_data>", "the PocketBase data folder (the one holding data.db and storage/)")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .addHelpText(
+    "after",
+    "\nStop PocketBase first. Settings (SMTP, S3, OAuth2 providers) are not imported: set them again in the dashboard.",
+  )
+  .action(runImportPocketbase);
 
 program
   .command("graphql-schema")

@@ -68,6 +68,18 @@ export const ERROR_CODES = {
     message:
       "The dump's files cannot be copied (an incomplete files folder, or a target storage/ that is not empty); nothing was imported.",
   },
+  BASALT_ERR_PB_IMPORT_SOURCE: {
+    status: 400,
+    message: "The folder is not a readable PocketBase data folder (pb_data); nothing was imported.",
+  },
+  BASALT_ERR_PB_IMPORT_COLLECTION: {
+    status: 400,
+    message: "A PocketBase collection cannot be converted to Basalt's model; nothing was imported.",
+  },
+  BASALT_ERR_PB_IMPORT_FILES: {
+    status: 500,
+    message: "The PocketBase uploaded files cannot be copied; nothing was imported.",
+  },
   BASALT_ERR_LIMIT_EXPAND: {
     status: 400,
     message:
