@@ -20,18 +20,22 @@ class FrameOutput implements RealtimeOutput {
     return this.queued;
   }
 
+  /** Takes a chunk of one or more frames (the broker writes the frames of one window together). */
   write(chunk: string): boolean {
     if (this.writableEnded) return false;
-    if (this.waiting) {
-      const change = parseFrame(chunk);
-      if (!change) return true;
-      const w = this.waiting;
-      this.waiting = null;
-      w({ value: change, done: false });
-      return true;
+    for (const frame of chunk.split("\n\n")) {
+      if (!frame) continue;
+      if (this.waiting) {
+        const change = parseFrame(frame);
+        if (!change) continue;
+        const w = this.waiting;
+        this.waiting = null;
+        w({ value: change, done: false });
+        continue;
+      }
+      this.queue.push(frame);
+      this.queued += frame.length;
     }
-    this.queue.push(chunk);
-    this.queued += chunk.length;
     return true;
   }
 

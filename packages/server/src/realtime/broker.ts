@@ -8,6 +8,7 @@ import { randomString } from "../util/index.js";
 import { LocalBus, type RealtimeBus, type RealtimeMessage, type RealtimeRecordMessage } from "./bus.js";
 import { RealtimeClient, type RealtimeOutput } from "./client.js";
 import { deliverRecordEvent } from "./deliver.js";
+import { FrameFlusher } from "./flush.js";
 import {
   DEFAULT_REALTIME_LIMITS,
   type RealtimeLimits,
@@ -22,6 +23,11 @@ export interface RealtimeOptions extends RealtimeLimits {
   maxBufferBytes: number;
   /** A client that receives nothing for this long is disconnected (the SDK reconnects). */
   idleTimeoutMs: number;
+  /**
+   * Frames for one client within this window are written together (one write per client and window
+   * instead of one per event); a quiet stream is written at once. See FrameFlusher.
+   */
+  flushWindowMs?: number;
 }
 
 /** PocketBase's limits: 5 minutes idle; 1 MiB of unsent events per client. */
@@ -30,6 +36,9 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = {
   maxBufferBytes: 1 << 20,
   idleTimeoutMs: 5 * 60_000,
 };
+
+/** The default write window (ms): up to this much delay, only while events arrive faster than it. */
+const DEFAULT_FLUSH_WINDOW_MS = 20;
 
 /** What the broker uses of the app. */
 export interface BrokerDeps {
@@ -60,12 +69,14 @@ export class RealtimeBroker {
   private readonly usage: RealtimeUsage;
   private checks = 0;
   private droppedCount = 0;
+  private readonly flusher: FrameFlusher;
 
   constructor(
     private readonly deps: BrokerDeps,
     private readonly options: RealtimeOptions = DEFAULT_REALTIME_OPTIONS,
   ) {
     this.usage = new RealtimeUsage(options);
+    this.flusher = new FrameFlusher(options.flushWindowMs ?? DEFAULT_FLUSH_WINDOW_MS);
     this.unsubscribe = deps.bus.subscribe((message) => {
       // taken on arrival: the reloads triggered by earlier control messages
       const ready = deps.ready?.();
@@ -136,7 +147,7 @@ export class RealtimeBroker {
    */
   connect(res: RealtimeOutput, ip: string): RealtimeClient {
     const id = randomString(40);
-    const client = new RealtimeClient(id, ip, res, this.options.maxBufferBytes, (c) => {
+    const client = new RealtimeClient(id, ip, res, this.options.maxBufferBytes, this.flusher, (c) => {
       this.clients.delete(c.id);
       this.usage.disconnected(c.ip, c.subscriptionBytes);
       if (c.dropped) this.droppedCount++;
@@ -214,14 +225,16 @@ export class RealtimeBroker {
   }
 
   /** Waits until every message published so far has been delivered (tests, shutdown). */
-  drain(): Promise<void> {
-    return this.queue;
+  async drain(): Promise<void> {
+    await this.queue;
+    await this.flusher.flushed();
   }
 
   /** Closes every client stream and stops listening to the bus. */
   closeAll(): void {
     this.unsubscribe();
     clearInterval(this.sweeper);
+    this.flusher.stop();
     for (const c of [...this.clients.values()]) c.close();
   }
 

@@ -1,4 +1,5 @@
 import type { RequestAuth } from "../auth/index.js";
+import type { FrameFlusher } from "./flush.js";
 import type { Topic } from "./topics.js";
 
 /**
@@ -26,12 +27,15 @@ export class RealtimeClient {
   private closed = false;
   /** True when the server disconnected the client for exceeding a limit (not for leaving). */
   dropped = false;
+  /** Frames accepted but not yet written: the flusher writes them as one chunk. */
+  private pending = "";
 
   constructor(
     readonly id: string,
     readonly ip: string,
     private readonly res: RealtimeOutput,
     private readonly maxBufferBytes: number,
+    private readonly flusher: FrameFlusher,
     private readonly onClose: (client: RealtimeClient) => void,
   ) {
     res.on("close", () => this.close());
@@ -48,19 +52,29 @@ export class RealtimeClient {
   }
 
   /**
-   * Writes one event whose data is already JSON text (shared by every client of the same payload). A client
-   * that does not read (its unsent bytes pass the limit) is disconnected, so a slow or dead client cannot
-   * grow the server's memory without bound; the SDK reconnects by itself.
+   * Queues one event whose data is already JSON text (shared by every client of the same payload); the
+   * flusher writes it with the others of its window. A client that does not read (its unsent bytes, queued
+   * or in the stream, pass the limit) is disconnected, so a slow or dead client cannot grow the server's
+   * memory without bound; the SDK reconnects by itself.
    */
   sendJson(event: string, json: string): boolean {
     if (this.closed) return false;
-    if (this.res.writableLength > this.maxBufferBytes) {
+    if (this.res.writableLength + this.pending.length > this.maxBufferBytes) {
       this.drop();
       return false;
     }
-    this.res.write(`id:${this.id}\nevent:${event}\ndata:${json}\n\n`);
+    if (!this.pending) this.flusher.queue(this);
+    this.pending += `id:${this.id}\nevent:${event}\ndata:${json}\n\n`;
     this.lastActivity = Date.now();
     return true;
+  }
+
+  /** Writes the queued frames as one chunk (called by the flusher). */
+  flush(): void {
+    if (this.closed || !this.pending) return;
+    const frames = this.pending;
+    this.pending = "";
+    this.res.write(frames);
   }
 
   /** Marks activity that keeps the connection open (a subscription change). */
@@ -79,6 +93,7 @@ export class RealtimeClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pending = "";
     if (!this.res.writableEnded) this.res.end();
     this.res.destroy();
     this.onClose(this);
