@@ -315,7 +315,15 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
     // before the broker subscribes: it waits for the reloads other instances' changes trigger
     const { ready } = syncInstances({ bus, collections, settings, log });
     const realtime = new RealtimeBroker(
-      { collections, records, bus, log, ready, messageHook: hooks.onRealtimeMessageSend },
+      {
+        collections,
+        records,
+        bus,
+        log,
+        ready,
+        messageHook: hooks.onRealtimeMessageSend,
+        enrichHook: hooks.onRecordEnrich,
+      },
       {
         idleTimeoutMs: config.realtimeIdleTimeoutMs,
         maxBufferBytes: config.realtimeMaxBufferBytes,

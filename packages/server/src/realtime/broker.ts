@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { RequestAuth } from "../auth/index.js";
 import type { Collection, CollectionsService } from "../core/collections/index.js";
-import type { RealtimeMessageEvent } from "../core/events.js";
+import type { RealtimeMessageEvent, RecordEnrichEvent } from "../core/events.js";
 import type { Hook } from "../core/hook.js";
 import type { RecordsService } from "../core/records/index.js";
 import { randomString } from "../util/index.js";
@@ -44,6 +44,8 @@ const DEFAULT_FLUSH_WINDOW_MS = 20;
 export interface BrokerDeps {
   /** `onRealtimeMessageSend`: runs around every message written to a client, when handlers are bound. */
   readonly messageHook?: Hook<RealtimeMessageEvent>;
+  /** `onRecordEnrich`: when it has handlers for a collection, each reader's event payload is made apart. */
+  readonly enrichHook?: Hook<RecordEnrichEvent>;
   readonly collections: CollectionsService;
   readonly records: RecordsService;
   readonly bus: RealtimeBus;
@@ -295,6 +297,7 @@ export class RealtimeBroker {
         send: (c, name, json, data) =>
           this.deps.messageHook?.length ? this.sendMessage(c, name, data, json) : c.sendJson(name, json),
         maxChecks: this.options.maxChecksPerEvent,
+        enrichDependsOnAuth: (c) => this.deps.enrichHook?.hasFor(c) ?? false,
       },
       [...this.clients.values()],
       collection,

@@ -23,6 +23,11 @@ export interface DeliveryDeps {
   send(client: RealtimeClient, name: string, json: string, data: unknown): unknown;
   /** Checks (queries) one event may run across all clients. */
   readonly maxChecks: number;
+  /**
+   * Whether something other than the reader's rights shapes this collection's records (an `onRecordEnrich`
+   * handler sees the auth); unknown counts as yes, and each reader's payload is then made apart.
+   */
+  enrichDependsOnAuth?(collection: Collection): boolean;
 }
 
 /** One rule/filter question: the same answer for every subscription that shares its key. */
@@ -33,7 +38,7 @@ interface Check {
   answer?: boolean;
 }
 
-/** Subscribers that receive the same payload (same auth, rule and options). */
+/** Subscribers that receive the same answer and payload (same auth, rule and options). */
 interface Group {
   readonly req: RecordRequest;
   readonly topic: Topic;
@@ -41,8 +46,26 @@ interface Group {
   readonly check: Check | boolean;
   /** The shared check's key, when there is one. */
   readonly checkKey?: string;
-  readonly targets: [RealtimeClient, string][];
+  /** Who else gets the same serialised record: see `payloadKey`. */
+  readonly payloadKey: string;
+  readonly clients: RealtimeClient[];
+  /** The event name for each of `clients`: the subscription as the client wrote it. */
+  readonly names: string[];
 }
+
+/** The identity part of the keys, made once per auth object rather than once per client and event. */
+const whoOf = (() => {
+  const cache = new WeakMap<RequestAuth, string>();
+  return (auth: RequestAuth | null): string => {
+    if (!auth) return "guest";
+    let who = cache.get(auth);
+    if (who === undefined) {
+      who = `${auth.collection.id}/${String(auth.record.id)}`;
+      cache.set(auth, who);
+    }
+    return who;
+  };
+})();
 
 /** A rough cost order of a subscription's `expand`: the number of relation steps it names. */
 function expandWeight(topic: Topic): number {
@@ -83,22 +106,39 @@ export async function deliverRecordEvent(
 ): Promise<number> {
   const recordId = String(message.record.id);
   const checks = new Map<string, Check>();
-  const groups = new Map<string, Group>();
+  // who -> options -> group, for `*` (list rule) and record (view rule) subscriptions: nested maps of
+  // strings made once, rather than one concatenated key per client and event
+  const listGroups = new Map<string, Map<string, Group>>();
+  const viewGroups = new Map<string, Map<string, Group>>();
+  const groups: Group[] = [];
+  // What the serialised record depends on besides the options: superusers see hidden fields; the record's
+  // owner and managers may see an auth record's e-mail; expand follows the reader's rules; an enrich hook
+  // sees the auth. Otherwise every reader gets the same JSON, made once per event and options.
+  const perReader = collection.type === "auth" || (deps.enrichDependsOnAuth?.(collection) ?? true);
   const demand: { client: RealtimeClient; keys: Set<string> }[] = [];
   for (const client of clients) {
-    const keys = new Set<string>();
-    let matched = false;
+    let keys: Set<string> | undefined;
+    let auth: RequestAuth | null | undefined;
+    let who = "";
     for (const topic of client.subscriptions.values()) {
       const byName = topic.collection === collection.name || topic.collection === collection.id;
       if (!byName || (topic.recordId !== "*" && topic.recordId !== recordId)) continue;
-      const auth = deps.authFor(client);
-      const su = auth?.isSuperuser === true;
-      const rule = topic.recordId === "*" ? collection.listRule : collection.viewRule;
-      const filter = topic.query.filter?.trim() || undefined;
-      const who = auth ? `${auth.collection.id}/${String(auth.record.id)}` : "guest";
-      const key = `${who}\u0000${rule ?? "\u0001"}\u0000${topic.optionsKey}`;
-      let group = groups.get(key);
+      if (auth === undefined) {
+        auth = deps.authFor(client);
+        who = whoOf(auth);
+      }
+      const list = topic.recordId === "*";
+      const byWho = list ? listGroups : viewGroups;
+      let byOptions = byWho.get(who);
+      if (!byOptions) {
+        byOptions = new Map();
+        byWho.set(who, byOptions);
+      }
+      let group = byOptions.get(topic.optionsKey);
       if (!group) {
+        const su = auth?.isSuperuser === true;
+        const rule = list ? collection.listRule : collection.viewRule;
+        const filter = topic.query.filter?.trim() || undefined;
         const req: RecordRequest = {
           auth,
           query: topic.query,
@@ -117,14 +157,21 @@ export async function deliverRecordEvent(
           check = checks.get(checkKey) ?? { req, rule, filter };
           checks.set(checkKey, check);
         }
-        group = { req, topic, check, checkKey, targets: [] };
-        groups.set(key, group);
+        const reader = su ? "su" : perReader || topic.query.expand ? who : "any";
+        const payloadKey = `${reader}\u0000${topic.optionsKey}`;
+        group = { req, topic, check, checkKey, payloadKey, clients: [], names: [] };
+        byOptions.set(topic.optionsKey, group);
+        groups.push(group);
       }
-      if (group.checkKey !== undefined) keys.add(group.checkKey);
-      matched = true;
-      group.targets.push([client, topic.raw]);
+      if (group.checkKey !== undefined) {
+        keys ??= new Set();
+        keys.add(group.checkKey);
+      }
+      group.clients.push(client);
+      group.names.push(topic.raw);
     }
-    if (matched) demand.push({ client, keys });
+    // a client whose subscriptions need no query cannot exceed the check budget
+    if (keys) demand.push({ client, keys });
   }
 
   // Admit clients fewest-checks first until the budget is spent; the rest are disconnected.
@@ -154,7 +201,7 @@ export async function deliverRecordEvent(
       deps.log.warn({ err, collection: collection.name }, "realtime check failed for a subscription");
     }
   });
-  const deliverable = [...groups.values()].filter((g) =>
+  const deliverable = groups.filter((g) =>
     typeof g.check === "boolean" ? g.check : g.check.answer === true,
   );
   // One expanded-records budget for the whole event, across its subscribers (issue 10). Payloads without
@@ -162,19 +209,29 @@ export async function deliverRecordEvent(
   // expand is the one that misses the event, not the others.
   const budget = deps.records.expandBudget();
   deliverable.sort((a, b) => expandWeight(a.topic) - expandWeight(b.topic));
-  await sliced(deliverable, async ({ req, topic, targets }) => {
-    const live = targets.filter(([c]) => !c.isClosed);
-    if (!live.length) return;
+  const payloads = new Map<string, Promise<{ json: string; data: unknown }>>();
+  await sliced(deliverable, async ({ req, topic, payloadKey, clients, names }) => {
+    if (!clients.some((c) => !c.isClosed)) return;
     try {
-      const [record] = await deps.records.enrich(collection, [message.record], req, {
-        expand: topic.query.expand,
-        fields: topic.query.fields,
-        budget,
-      });
-      const data = { action: message.action, record };
-      const json = JSON.stringify(data);
-      for (const [client, event] of live) {
-        const sent = deps.send(client, event, json, data);
+      let payload = payloads.get(payloadKey);
+      if (!payload) {
+        payload = deps.records
+          .enrich(collection, [message.record], req, {
+            expand: topic.query.expand,
+            fields: topic.query.fields,
+            budget,
+          })
+          .then(([record]) => {
+            const data = { action: message.action, record };
+            return { json: JSON.stringify(data), data };
+          });
+        payloads.set(payloadKey, payload);
+      }
+      const { json, data } = await payload;
+      for (let i = 0; i < clients.length; i++) {
+        const client = clients[i] as RealtimeClient;
+        if (client.isClosed) continue;
+        const sent = deps.send(client, names[i] as string, json, data);
         if (sent instanceof Promise) await sent;
       }
     } catch (err) {

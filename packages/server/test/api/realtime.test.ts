@@ -250,6 +250,54 @@ describe("realtime delivery through the SDK", () => {
     await ua();
   });
 
+  it("on an auth collection each reader gets its own payload: only the owner sees its hidden e-mail", async () => {
+    // readers of one base collection share one serialised event; an auth record's e-mail depends on who reads
+    await su.collections.create({
+      name: "members",
+      type: "auth",
+      fields: [{ name: "nick", type: "text" }],
+      listRule: "",
+      viewRule: "",
+      updateRule: "id = @request.auth.id",
+      passwordAuth: { enabled: true, identityFields: ["email"] },
+    } as never);
+    const made = [];
+    for (const who of ["m1", "m2"]) {
+      made.push(
+        await su.collection("members").create({
+          email: `${who}@example.com`,
+          password: "member-password-1",
+          passwordConfirm: "member-password-1",
+          emailVisibility: false,
+          nick: who,
+        }),
+      );
+    }
+    const m1 = server.sdk();
+    await m1.collection("members").authWithPassword("m1@example.com", "member-password-1");
+    const m2 = server.sdk();
+    await m2.collection("members").authWithPassword("m2@example.com", "member-password-1");
+    const guest = server.sdk();
+    clients.push(m1, m2, guest);
+    const [c1, c2, cg] = [collect(), collect(), collect()];
+    const unsubs = [
+      await m1.collection("members").subscribe("*", c1.cb),
+      await m2.collection("members").subscribe("*", c2.cb),
+      await guest.collection("members").subscribe("*", cg.cb),
+    ];
+    await m1.collection("members").update(made[0]!.id, { nick: "m1 again" });
+    await eventually(
+      () => c1.list.length === 1 && c2.list.length === 1 && cg.list.length === 1,
+      3000,
+      "three events",
+    );
+    expect(c1.list[0]!.record).toMatchObject({ nick: "m1 again", email: "m1@example.com" });
+    expect(c2.list[0]!.record.nick).toBe("m1 again");
+    expect(c2.list[0]!.record).not.toHaveProperty("email");
+    expect(cg.list[0]!.record).not.toHaveProperty("email");
+    for (const u of unsubs) await u();
+  });
+
   it("sends events from batch writes and cascade deletes, never from a rolled-back batch", async () => {
     const posts = collect();
     const comments = collect();
