@@ -12,6 +12,7 @@ import { HookHost, hooksDirFor } from "./hooks/hook-host.js";
 import { keepTypesWritten } from "./hooks/types-file.js";
 import { buildServer } from "./http/server.js";
 
+export type { AuthFlowsApi, AuthResult, MfaRequired, SignInOptions } from "./auth/flows/index.js";
 export type { App } from "./core/app.js";
 export { generateTypes } from "./core/collections/index.js";
 export { type BasaltConfig, DEFAULT_CONFIG } from "./core/config.js";

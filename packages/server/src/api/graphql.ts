@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ExecutionResult } from "graphql";
 import { createHandler } from "graphql-sse/lib/use/fastify";
+import { refreshAuth, signInWithPassword } from "../auth/flows/index.js";
 import type { App } from "../core/app.js";
 import type { RecordRequest } from "../core/records/index.js";
 import { badRequest } from "../errors/index.js";
@@ -15,8 +16,7 @@ import {
 import { isPlainObject } from "../util/index.js";
 import { BATCH_ITEM_PATTERNS, checkRateLimit, clientIp } from "./rate-limit.js";
 import { recordRequestOf } from "./records-auth-helpers.js";
-import { refreshAnswer } from "./records-auth-refresh.js";
-import { passwordSignIn } from "./records-auth-with-password.js";
+import { requestToken } from "./records-auth-refresh.js";
 import { throttleEmptyList } from "./records-crud.js";
 
 const RECORDS = "/api/collections/:collection/records";
@@ -54,7 +54,7 @@ function hooksFor(app: App, request: FastifyRequest, reply: FastifyReply): Graph
         path: `/api/collections/${collection.name}/auth-with-password`,
       });
       const { mfaId, ...body } = input;
-      return passwordSignIn(app, { ...caller(), mfaId: mfaId ?? "" }, collection, body);
+      return signInWithPassword(app, { ...caller(), mfaId: mfaId ?? "" }, collection, body);
     },
     authRefresh: async (collection) => {
       await checkRateLimit(app, request, reply, {
@@ -64,7 +64,7 @@ function hooksFor(app: App, request: FastifyRequest, reply: FastifyReply): Graph
         method: "POST",
         path: `/api/collections/${collection.name}/auth-refresh`,
       });
-      return refreshAnswer(app, caller(), collection, request.headers.authorization);
+      return refreshAuth(app, caller(), collection, requestToken(request));
     },
   };
 }

@@ -1,14 +1,12 @@
 import type { FastifyInstance } from "fastify";
+import { impersonate } from "../auth/flows/index.js";
 import type { App } from "../core/app.js";
-import { findRow } from "../core/records/index.js";
-import { fieldError, notFound } from "../errors/index.js";
 import { bodyObject, requireSuperuser } from "./guards.js";
-import { authCollectionOr404, throwIfInvalid } from "./records-auth-helpers.js";
-import { sendAuthResponse } from "./records-auth-response.js";
+import { authCallerOf, authCollectionOr404 } from "./records-auth-helpers.js";
 
 /**
  * `POST /api/collections/{c}/impersonate/{id}` (superusers only): a static, non-refreshable auth token for
- * any record of an auth collection, lasting `duration` seconds (the collection's auth token duration when 0).
+ * any record of an auth collection (the impersonation flow).
  */
 export function registerAuthImpersonate(server: FastifyInstance, app: App): void {
   server.post<{ Params: { collection: string; id: string } }>(
@@ -16,23 +14,15 @@ export function registerAuthImpersonate(server: FastifyInstance, app: App): void
     async (request, reply) => {
       requireSuperuser(request);
       const collection = authCollectionOr404(app, request.params.collection);
-      const record = await findRow(app.db, collection, request.params.id);
-      if (!record) throw notFound();
       const duration = bodyObject(request).duration ?? 0;
-      const valid = typeof duration === "number" && Number.isInteger(duration) && duration >= 0;
-      throwIfInvalid(
-        valid
-          ? {}
-          : {
-              duration: fieldError("validation_min_greater_equal_than_required", "Must be no less than 0.", {
-                threshold: 0,
-              }),
-            },
-        "An error occurred while validating the submitted data.",
+      const answer = await impersonate(
+        app,
+        authCallerOf(app, request),
+        collection,
+        request.params.id,
+        duration,
       );
-      const seconds = (duration as number) || collection.authToken.duration;
-      const token = app.auth.newToken(collection, record, "auth", { refreshable: false }, seconds);
-      return sendAuthResponse(app, request, reply, collection, record, { method: "", token });
+      return reply.status(answer.status).send(answer.body);
     },
   );
 }

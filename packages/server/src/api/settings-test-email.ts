@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { requiredEmail } from "../auth/flows/index.js";
 import { newTokenKey } from "../auth/index.js";
 import type { App } from "../core/app.js";
 import { type AuthCollection, isAuthCollection } from "../core/collections/index.js";
@@ -7,7 +8,6 @@ import { badRequest, type ErrorData, fieldError } from "../errors/index.js";
 import type { EmailTemplateText, TemplateValues } from "../mail/index.js";
 import { formatDateTime } from "../util/index.js";
 import { bodyObject, requireSuperuser } from "./guards.js";
-import { requiredEmail } from "./records-auth-helpers.js";
 
 const TEMPLATES = ["verification", "password-reset", "email-change", "otp", "login-alert"] as const;
 type TestTemplate = (typeof TEMPLATES)[number];

@@ -25,5 +25,6 @@ export {
 export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from "./rate-limit-redis-store.js";
 export { MemoryRateLimitStore, type RateLimitStore, type RateWindow } from "./rate-limit-store.js";
 export { FIXED_GUARDS, type FixedGuard, type LimitRule, RateLimiter } from "./rate-limiter.js";
+export { superuserIpAllowed, superuserIpRefused } from "./superuser-ips.js";
 export { newTokenKey } from "./token-key.js";
 export { decodeToken, signToken, type TokenClaims, type TokenType, verifyToken } from "./tokens.js";

@@ -27,6 +27,8 @@ export const DEFAULT_MESSAGES: Record<number, string> = {
 export class ApiError extends Error {
   readonly status: number;
   readonly data: ErrorData;
+  /** For a 429: the seconds after which the client may try again (sent as `Retry-After`). */
+  retryAfter?: number;
 
   constructor(status: number, message?: string, data: ErrorData = {}, cause?: unknown) {
     super(
@@ -65,8 +67,10 @@ export function notFound(message?: string, cause?: unknown): ApiError {
 }
 
 /** 429 with an optional retry delay (seconds) the HTTP layer turns into `Retry-After`. */
-export function tooManyRequests(message?: string): ApiError {
-  return new ApiError(429, message);
+export function tooManyRequests(message?: string, retryAfterSeconds?: number): ApiError {
+  const err = new ApiError(429, message);
+  if (retryAfterSeconds !== undefined) err.retryAfter = retryAfterSeconds;
+  return err;
 }
 
 /** A single field error value. */

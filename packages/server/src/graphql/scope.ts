@@ -1,3 +1,4 @@
+import type { AuthAnswer } from "../auth/flows/index.js";
 import type { RequestAuth } from "../auth/index.js";
 import type { AuthCollection, Collection } from "../core/collections/index.js";
 import type { Field } from "../core/fields/index.js";
@@ -13,12 +14,7 @@ import { BatchLoader } from "./loader.js";
 /** A records operation as its REST route names it (for rate limits). */
 export type RecordsAction = "list" | "view" | "create" | "update" | "delete";
 
-/** What a sign-in route answered: its status and body, and the signed-in caller on success. */
-export interface AuthAnswer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-  readonly auth?: RequestAuth;
-}
+export type { AuthAnswer } from "../auth/flows/index.js";
 
 /** The password sign-in arguments, as the REST body carries them. */
 export interface PasswordSignIn {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type AuthFlowsApi, authFlowsApi } from "../auth/flows/index.js";
 import type { App } from "../core/app.js";
 import type { Collection } from "../core/collections/index.js";
 import type { BasaltConfig } from "../core/config.js";
@@ -54,6 +55,11 @@ export interface HookApi extends HookBinders {
   readonly router: RouterApi;
   /** Records as the system (`.as(auth)` for a caller's rules), with the same validation and hooks as REST. */
   readonly records: RecordsClient;
+  /**
+   * The auth flows as services — password, OTP and OAuth2 sign-in, verification, password reset, e-mail
+   * change, impersonation — with the same checks, e-mails, MFA and hooks as the REST routes.
+   */
+  readonly auth: AuthFlowsApi;
   /** Runs several record writes in one transaction (a throw rolls them all back). */
   runInTransaction<T>(fn: (tx: RecordsClient) => Promise<T>): Promise<T>;
   /** Sends e-mail with the configured mailer (queued, retried; through `onMailerSend`). */
@@ -163,6 +169,7 @@ export class HookScope {
         options: route("OPTIONS"),
       },
       records: app.recordsClient,
+      auth: authFlowsApi(app),
       runInTransaction: (fn) => app.recordsClient.runInTransaction(fn),
       mail: { send: (mail) => app.mail.sendMessage(mail) },
       jobs: {

@@ -50,7 +50,10 @@ export function handleError(err: FastifyError, request: FastifyRequest, reply: F
     if (apiError.status >= 500) request.log.error({ err }, "unhandled error");
   }
   request.failure = apiError;
-  if (apiError.status === 429) reply.header("Retry-After", reply.getHeader("retry-after") ?? "1");
+  if (apiError.status === 429) {
+    const wait = apiError.retryAfter;
+    reply.header("Retry-After", wait !== undefined ? String(wait) : (reply.getHeader("retry-after") ?? "1"));
+  }
   // refused before its body was read in full (a limit crossed mid-upload): no reading the rest
   closeAfterAnswer(request, reply);
   reply.status(apiError.status).send(apiError.toJSON());

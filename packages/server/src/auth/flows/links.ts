@@ -1,8 +1,14 @@
-import { hashPassword, updateAuthRecord } from "../auth/index.js";
-import type { App } from "../core/app.js";
-import type { AuthCollection } from "../core/collections/index.js";
-import { findRow, type RecordRequest, type RecordRow, type RecordsService } from "../core/records/index.js";
-import { newRecordId, nowDateTime } from "../util/index.js";
+import type { App } from "../../core/app.js";
+import type { AuthCollection } from "../../core/collections/index.js";
+import {
+  findRow,
+  type RecordRequest,
+  type RecordRow,
+  type RecordsService,
+} from "../../core/records/index.js";
+import { newRecordId, nowDateTime } from "../../util/index.js";
+import { updateAuthRecord } from "../auth-record-writes.js";
+import { hashPassword } from "../passwords.js";
 
 /** The record linked to a provider account in `_externalAuths`, or undefined. */
 export async function findLinkedRecord(

@@ -1,13 +1,16 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
-import type { AuthMethod, RequestAuth } from "../auth/index.js";
-import type { App } from "../core/app.js";
-import type { AuthCollection } from "../core/collections/index.js";
-import type { RecordRequest, RecordRow } from "../core/records/index.js";
-import type { AuthAnswer } from "../graphql/index.js";
-import { bodyObject } from "./guards.js";
-import { clientIp } from "./rate-limit.js";
-import { recordRequestOf } from "./records-auth-helpers.js";
-import { superuserIpAllowed, superuserIpRefused } from "./superuser-ips.js";
+import type { App } from "../../core/app.js";
+import type { AuthCollection } from "../../core/collections/index.js";
+import type { RecordRequest, RecordRow } from "../../core/records/index.js";
+import type { RequestAuth } from "../auth-service.js";
+import type { AuthMethod } from "../mfa-service.js";
+import { superuserIpAllowed, superuserIpRefused } from "../superuser-ips.js";
+
+/** What a sign-in answered: its status and body (PocketBase's), and the signed-in caller on success. */
+export interface AuthAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly auth?: RequestAuth;
+}
 
 /** How a sign-in finishes: the method used (for MFA; "" skips it), a ready token, provider meta. */
 export interface AuthFinish {
@@ -17,13 +20,29 @@ export interface AuthFinish {
   readonly meta?: Record<string, unknown>;
 }
 
-/** The MFA id a sign-in request carries (query or body). */
-export function mfaIdOf(request: FastifyRequest): string {
-  const q = request.query as Record<string, unknown> | undefined;
-  const fromQuery = q && typeof q.mfaId === "string" ? q.mfaId : "";
-  if (fromQuery) return fromQuery;
-  const fromBody = bodyObject(request).mfaId;
-  return typeof fromBody === "string" ? fromBody : "";
+/**
+ * Who signs in, as the flows need it: the request (rules, `@request.*`), the MFA id sent, the `expand` asked,
+ * and the client's address.
+ */
+export interface AuthCaller {
+  readonly request: RecordRequest;
+  readonly mfaId: string;
+  readonly expand?: string;
+  /**
+   * The client's address (trusted proxies applied), checked against `superuserIPs` when a superuser signs in
+   * and keying the fixed attempt guards. Undefined for the application's own code, which is trusted.
+   */
+  readonly ip?: string;
+}
+
+/** A caller for the application's own code: no request auth, no address, default rule context. */
+export function codeCaller(opts: { mfaId?: string; expand?: string; ip?: string } = {}): AuthCaller {
+  return {
+    request: { auth: null, headers: {}, method: "POST", query: {}, context: "default" },
+    mfaId: opts.mfaId ?? "",
+    expand: opts.expand,
+    ip: opts.ip,
+  };
 }
 
 /** Whether MFA applies to this record: enabled, and the MFA rule ("" = everyone) selects it. */
@@ -34,20 +53,11 @@ async function wantsMfa(app: App, request: RecordRequest, collection: AuthCollec
   return app.recordMatchesRule(collection, record, collection.mfa.rule, request).catch(() => true);
 }
 
-/** Who signs in, as the sign-in answer needs it: the request (rules), the MFA id sent, the `expand` asked. */
-export interface AuthCaller {
-  readonly request: RecordRequest;
-  readonly mfaId: string;
-  readonly expand?: string;
-  /** The client's address ({@link clientIp}), checked against `superuserIPs` when a superuser signs in. */
-  readonly ip: string;
-}
-
 /**
  * PocketBase's auth answer for a record that passed a sign-in method: checks the collection's `authRule`,
  * runs MFA (a first factor gets 401 `{mfaId}`; the second, different method completes it), then answers
- * `{token, record, meta?}` with the record as its owner sees it (hidden fields for a superuser). REST and
- * GraphQL both sign in through it.
+ * `{token, record, meta?}` with the record as its owner sees it (hidden fields for a superuser), through
+ * `onRecordAuthRequest`. Every sign-in (REST, GraphQL, code) finishes here.
  */
 export async function authAnswer(
   app: App,
@@ -57,7 +67,9 @@ export async function authAnswer(
   finish: AuthFinish,
 ): Promise<AuthAnswer> {
   // PocketBase refuses a superuser's sign-in (any method, refresh included) from outside superuserIPs
-  if (collection.name === "_superusers" && !superuserIpAllowed(app, caller.ip)) throw superuserIpRefused();
+  if (collection.name === "_superusers" && caller.ip !== undefined && !superuserIpAllowed(app, caller.ip)) {
+    throw superuserIpRefused();
+  }
   await app.checkAuthRule(collection, record, { ...caller.request, context: finish.method || "default" });
   if (finish.method && (await wantsMfa(app, caller.request, collection, record))) {
     if (!caller.mfaId) {
@@ -87,25 +99,4 @@ export async function authAnswer(
     answer = { status: 200, body: out, auth: self };
   });
   return answer;
-}
-
-/** Sends {@link authAnswer} for an HTTP sign-in request. */
-export async function sendAuthResponse(
-  app: App,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  collection: AuthCollection,
-  record: RecordRow,
-  finish: AuthFinish,
-): Promise<FastifyReply> {
-  const query = request.query as Record<string, unknown> | undefined;
-  const expand = typeof query?.expand === "string" ? query.expand : undefined;
-  const answer = await authAnswer(
-    app,
-    { request: recordRequestOf(request), mfaId: mfaIdOf(request), expand, ip: clientIp(app, request) },
-    collection,
-    record,
-    finish,
-  );
-  return reply.status(answer.status).send(answer.body);
 }
