@@ -174,11 +174,21 @@ export class JobsService {
         priority: Math.trunc(options.priority ?? 0),
         maxAttempts,
         idempotencyKey: key,
+        trace: this.traceOfCaller(),
       },
       now,
     );
     if (result.created) this.workers.get(queue)?.wake(runAt - now);
     return result;
+  }
+
+  /** The current span's `traceparent` ("" when tracing is off or nothing is traced here). */
+  private traceOfCaller(): string {
+    const tracer = this.options.tracer;
+    if (!tracer) return "";
+    const carrier: Record<string, string> = {};
+    tracer.inject(carrier);
+    return carrier.traceparent ?? "";
   }
 
   private traced(queue: string, handler: JobHandler): JobHandler {
@@ -190,6 +200,8 @@ export class JobsService {
         { "messaging.destination.name": queue, "basalt.job.id": job.id, "basalt.job.attempt": job.attempt },
         () => handler(job),
         "consumer",
+        // the attempt continues the trace of the request (or job) that enqueued it
+        job.traceparent ? { traceparent: job.traceparent } : undefined,
       );
   }
 

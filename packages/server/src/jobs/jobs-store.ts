@@ -18,6 +18,8 @@ export interface JobRow {
   idempotency_key: string | null;
   created: number;
   updated: number;
+  /** The W3C `traceparent` of the span that enqueued the job ("" when not traced). */
+  trace?: string;
 }
 
 /** What a new job row is made of. */
@@ -28,6 +30,8 @@ export interface NewJob {
   priority: number;
   maxAttempts: number;
   idempotencyKey: string | null;
+  /** The enqueuing span's `traceparent`, or "". */
+  trace: string;
 }
 
 const T = JOBS_TABLE;
@@ -43,8 +47,8 @@ export async function insertJob(
 ): Promise<{ id: string; created: boolean }> {
   const id = newRecordId();
   const { changes } = await q.run(
-    `INSERT INTO ${T} (id, queue, payload, state, priority, attempts, max_attempts, run_at, lease_until, locked_by, last_error, idempotency_key, created, updated) ` +
-      "VALUES (?, ?, ?, 'pending', ?, 0, ?, ?, 0, '', '', ?, ?, ?) ON CONFLICT DO NOTHING",
+    `INSERT INTO ${T} (id, queue, payload, state, priority, attempts, max_attempts, run_at, lease_until, locked_by, last_error, idempotency_key, created, updated, trace) ` +
+      "VALUES (?, ?, ?, 'pending', ?, 0, ?, ?, 0, '', '', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     [
       id,
       job.queue,
@@ -55,6 +59,7 @@ export async function insertJob(
       job.idempotencyKey,
       now,
       now,
+      job.trace,
     ],
   );
   if (changes > 0 || job.idempotencyKey === null) return { id, created: changes > 0 };

@@ -1,4 +1,4 @@
-import { type Database, syncTable, type TableSpec } from "../db/index.js";
+import { type Database, type Queryable, syncTable, type TableSpec } from "../db/index.js";
 
 /** The table holding every job of every queue (cron ticks and webhook deliveries included). */
 export const JOBS_TABLE = "_jobs";
@@ -30,6 +30,7 @@ export const JOBS_TABLE_SPEC: TableSpec = {
     { key: "idempotency_key", name: "idempotency_key", kind: "nullableText" },
     { key: "created", name: "created", kind: "number" },
     { key: "updated", name: "updated", kind: "number" },
+    { key: "trace", name: "trace", kind: "text" },
   ],
   indexes: [
     {
@@ -47,10 +48,27 @@ export const JOBS_TABLE_SPEC: TableSpec = {
   ],
 };
 
-/** Creates `_jobs` on a database that does not have it yet, once across instances starting together. */
+/** `_jobs` as it was before jobs carried their enqueuer's trace: a data folder from then gains the column. */
+const BEFORE_TRACE: TableSpec = {
+  ...JOBS_TABLE_SPEC,
+  columns: JOBS_TABLE_SPEC.columns.filter((c) => c.key !== "trace"),
+};
+
+/**
+ * Creates `_jobs` on a database that does not have it yet (or adds the columns a newer Basalt needs), once
+ * across instances starting together.
+ */
 export async function ensureJobsTable(db: Database): Promise<void> {
-  if (await db.tableExists(JOBS_TABLE)) return;
+  const current = async (q: Queryable) =>
+    (await q.tableExists(JOBS_TABLE))
+      ? (await q.tableColumns(JOBS_TABLE)).some((c) => c.name === "trace")
+        ? "current"
+        : "old"
+      : "none";
+  if ((await current(db)) === "current") return;
   await db.lockedTransaction("jobs-bootstrap", async (tx) => {
-    if (!(await tx.tableExists(JOBS_TABLE))) await syncTable(tx, null, JOBS_TABLE_SPEC);
+    const state = await current(tx);
+    if (state === "none") await syncTable(tx, null, JOBS_TABLE_SPEC);
+    else if (state === "old") await syncTable(tx, BEFORE_TRACE, JOBS_TABLE_SPEC);
   });
 }

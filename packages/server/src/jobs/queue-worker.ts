@@ -14,6 +14,8 @@ export interface JobContext<P = unknown> {
   readonly maxAttempts: number;
   /** Aborts when the attempt times out or the process shuts down; long handlers should honour it. */
   readonly signal: AbortSignal;
+  /** The W3C `traceparent` of the span that enqueued the job, when tracing was on then. */
+  readonly traceparent?: string;
 }
 
 /** Runs one attempt of a job; a throw or rejection fails the attempt. */
@@ -146,6 +148,7 @@ export class QueueWorker {
         attempt: Number(row.attempts),
         maxAttempts: Number(row.max_attempts),
         signal: controller.signal,
+        ...(row.trace ? { traceparent: String(row.trace) } : {}),
       };
       await Promise.race([Promise.resolve().then(() => this.o.handler(ctx)), timedOut, aborted]);
       outcome = { ok: true };

@@ -108,12 +108,12 @@ export class Tracing implements SpanTracer {
     attributes: SpanAttributes,
     fn: (set: (attributes: SpanAttributes) => void) => Promise<T> | T,
     kind: SpanKindName = "internal",
+    parent?: Readonly<Record<string, string>>,
   ): Promise<T> {
-    const span = this.tracer.startSpan(name, { kind: KINDS[kind], attributes }, this.active());
+    const context = parent ? this.propagator.extract(ROOT_CONTEXT, parent, headerGetter) : this.active();
+    const span = this.tracer.startSpan(name, { kind: KINDS[kind], attributes }, context);
     try {
-      return await this.current.run(trace.setSpan(this.active(), span), () =>
-        fn((a) => span.setAttributes(a)),
-      );
+      return await this.current.run(trace.setSpan(context, span), () => fn((a) => span.setAttributes(a)));
     } catch (err) {
       failSpan(span, err);
       throw err;

@@ -11,13 +11,16 @@ export type SpanKindName = "internal" | "client" | "consumer";
 export interface SpanTracer {
   /**
    * Runs `fn` in a span named `name`; the span ends when `fn` settles and records its error. `fn` may add
-   * attributes learnt on the way (a response status) through its argument.
+   * attributes learnt on the way (a response status) through its argument. The span is a child of the
+   * current one, or of the span a W3C trace-context carrier names (`parent`, as {@link inject} wrote it —
+   * a job continuing the trace of the request that enqueued it).
    */
   span<T>(
     name: string,
     attributes: SpanAttributes,
     fn: (set: (attributes: SpanAttributes) => void) => Promise<T> | T,
     kind?: SpanKindName,
+    parent?: Readonly<Record<string, string>>,
   ): Promise<T>;
   /** Adds W3C trace-context headers (`traceparent`, `tracestate`) for the current span. */
   inject(headers: Record<string, string>): void;

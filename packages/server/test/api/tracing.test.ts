@@ -11,6 +11,7 @@ const CLIENT = 3;
 const CONSUMER = 5;
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT = "00f067aa0ba902b7";
+const TRACE2 = "0af7651916cd43dd8448eb211c80319c";
 
 describe("OpenTelemetry traces over OTLP", () => {
   let receiver: OtlpReceiver;
@@ -164,7 +165,12 @@ export default function (app: HookApi) {
       json: { url: hookUrl, collections: ["notes"], events: ["create"] },
     });
     expect(hook.status).toBe(200);
-    await server.fetch("/api/collections/notes/records", { method: "POST", json: { title: "hooked" } });
+    const created = await server.fetch("/api/collections/notes/records", {
+      method: "POST",
+      json: { title: "hooked" },
+      headers: { traceparent: `00-${TRACE2}-${PARENT}-01` },
+    });
+    expect(created.status).toBe(200);
     await waitFor(() => hookHeaders.length > 0, "the webhook delivery");
     const traceparent = String(hookHeaders[0].traceparent);
     const [, traceId, spanId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(traceparent) ?? [];
@@ -185,6 +191,15 @@ export default function (app: HookApi) {
     const job = spans.find((s) => s.spanId === client.parentSpanId)!;
     expect(job).toMatchObject({ name: "job _webhooks", kind: CONSUMER });
     expect(job.attributes["messaging.destination.name"]).toBe("_webhooks");
+    // the delivery job continues the trace of the request whose write it reports
+    expect(traceId).toBe(TRACE2);
+    const request = spans.find((s) => s.traceId === TRACE2 && s.kind === SERVER)!;
+    expect(request.name).toBe("POST /api/collections/:collection/records");
+    const ancestors = (span: ReceivedSpan): string[] => {
+      const parent = spans.find((x) => x.spanId === span.parentSpanId);
+      return parent ? [parent.spanId, ...ancestors(parent)] : [];
+    };
+    expect(ancestors(job)).toContain(request.spanId);
 
     // e-mail goes through its own job
     const pb = await superuserSdk(server);
@@ -205,5 +220,11 @@ export default function (app: HookApi) {
     const mailJob = all.find((s) => s.spanId === send.parentSpanId)!;
     expect(mailJob.name).toMatch(/^job /);
     expect(mailJob.kind).toBe(CONSUMER);
+    // in the trace of the reset request that queued the e-mail
+    const resetRequest = all.find(
+      (s) => s.name === "POST /api/collections/:collection/request-password-reset",
+    );
+    expect(resetRequest?.kind).toBe(SERVER);
+    expect(mailJob.traceId).toBe(resetRequest?.traceId);
   });
 });
