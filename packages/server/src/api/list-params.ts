@@ -12,6 +12,8 @@ export interface ListParams {
   skipTotal: boolean;
   filter: string;
   sort: string;
+  /** Full-text search words (issue 18, beyond PocketBase); "" for none. */
+  search: string;
 }
 
 function firstString(value: unknown): string {
@@ -25,7 +27,10 @@ function parsePositiveInt(raw: string, name: string): number | undefined {
   return Number(raw);
 }
 
-/** Reads page/perPage/skipTotal/filter/sort from a query string object, as PocketBase interprets them. */
+/**
+ * Reads page/perPage/skipTotal/filter/sort from a query string object, as PocketBase interprets them, and
+ * Basalt's `search`.
+ */
 export function readListParams(query: unknown): ListParams {
   const q = (query ?? {}) as Record<string, unknown>;
   const page = parsePositiveInt(firstString(q.page), "page");
@@ -40,6 +45,7 @@ export function readListParams(query: unknown): ListParams {
     skipTotal: skip === "1" || skip === "true" || skip === "t",
     filter: firstString(q.filter),
     sort: firstString(q.sort),
+    search: firstString(q.search),
   };
 }
 

@@ -30,7 +30,9 @@ async function throttleEmptySearch(app: App, request: FastifyRequest<{ Params: P
   const items = (body as { items?: unknown[] } | null)?.items;
   if (!items) return;
   const collection = app.collections.find(request.params.collection);
-  await throttleEmptyList(app, request, collection, !!flatQuery(request.query).filter, items.length);
+  const query = flatQuery(request.query);
+  // a search probes the list rule as a filter does
+  await throttleEmptyList(app, request, collection, !!(query.filter || query.search), items.length);
 }
 
 /** The caller of a plain (non-batch) records request. */

@@ -71,6 +71,45 @@ export interface ColumnInfo {
   readonly primaryKey: boolean;
 }
 
+/** A full-text index over some text columns of a table (issue 18); `name` is stable across table renames. */
+export interface SearchIndexSpec {
+  /** The index's own name (SQLite: the FTS5 table and its triggers' prefix; PostgreSQL: the GIN index). */
+  readonly name: string;
+  readonly table: string;
+  /** The indexed text columns, all weighing the same. */
+  readonly columns: readonly string[];
+}
+
+/**
+ * A parsed search: plain words (runs of letters and digits, never operators) all of which must match; the
+ * last one also matches as a prefix when `prefixLast` is set.
+ */
+export interface SearchTerms {
+  readonly words: readonly string[];
+  readonly prefixLast: boolean;
+}
+
+/** What a search adds to a records query: an optional join, a condition and a relevance ORDER BY term. */
+export interface SearchClause {
+  readonly join: Sql | null;
+  readonly where: Sql;
+  /** One ORDER BY term (with its direction) putting the most relevant rows first. */
+  readonly rank: Sql;
+}
+
+/** The full-text index and query spelling of an engine (SQLite FTS5 with bm25, PostgreSQL tsvector + GIN). */
+export interface SearchDialect {
+  /**
+   * Statements creating the index and filling it from the rows already in the table; afterwards every
+   * write to the table updates it inside the writing transaction.
+   */
+  createIndex(spec: SearchIndexSpec): string[];
+  /** Statements removing the index (nothing happens when it does not exist). */
+  dropIndex(spec: SearchIndexSpec): string[];
+  /** The clause matching `terms` against the index, for a query where the table is aliased `alias`. */
+  match(spec: SearchIndexSpec, alias: string, terms: SearchTerms): SearchClause;
+}
+
 /**
  * Everything that differs between SQL engines: spelling, quoting, placeholders, JSON functions, types and
  * capabilities. The rest of Basalt builds SQL only through this interface and never tests a dialect's name.
@@ -177,6 +216,8 @@ export interface Dialect {
    * U+FFFD (such a value can never equal stored text anyway). Drivers should apply it to every parameter.
    */
   bindValue(value: SqlValue): SqlValue;
+  /** Full-text search indexes and queries (issue 18). */
+  readonly search: SearchDialect;
   /** True when `INSERT … RETURNING` is supported. */
   readonly supportsReturning: boolean;
   /**

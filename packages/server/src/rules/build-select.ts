@@ -13,6 +13,11 @@ export interface BuildSelectOptions {
   /** Conditions ANDed together (rule filter, client filter, extra conditions). */
   readonly filters: readonly CompiledFilter[];
   readonly sort?: CompiledSort;
+  /**
+   * A full-text search (issue 18): its join and condition go into the outer query, whatever the filters'
+   * joins do, so its relevance can be sorted on there.
+   */
+  readonly search?: { readonly join: Sql | null; readonly where: Sql };
   readonly limit?: number;
   readonly offset?: number;
 }
@@ -47,16 +52,27 @@ function fromWhere(opts: BuildSelectOptions, sortJoins: readonly Sql[]): Parts {
   const whereParams = opts.filters.flatMap((f) => f.where.params);
   const joinSql = (list: readonly Sql[]) => list.map((j) => ` ${j.sql}`).join("");
   const joinParams = (list: readonly Sql[]) => list.flatMap((j) => j.params);
+  const search = opts.search;
+  const outerJoins = search?.join ? [search.join, ...sortJoins] : sortJoins;
+  const searchWhere = search ? `(${search.where.sql}) AND ` : "";
+  const searchParams = search ? search.where.params : [];
   if (opts.filters.some((f) => f.distinct)) {
     const id = `${q(opts.alias)}.${q("id")}`;
     return {
-      from: `FROM ${table}${joinSql(sortJoins)} WHERE ${id} IN (SELECT ${id} FROM ${table}${joinSql(joins)} WHERE ${where})`,
-      params: [...joinParams(sortJoins), ...joinParams(joins), ...whereParams],
+      from: `FROM ${table}${joinSql(outerJoins)} WHERE ${searchWhere}${id} IN (SELECT ${id} FROM ${table}${joinSql(joins)} WHERE ${where})`,
+      params: [...joinParams(outerJoins), ...searchParams, ...joinParams(joins), ...whereParams],
     };
   }
+  const leading = search?.join ? [search.join] : [];
   return {
-    from: `FROM ${table}${joinSql(joins)}${joinSql(sortJoins)} WHERE ${where}`,
-    params: [...joinParams(joins), ...joinParams(sortJoins), ...whereParams],
+    from: `FROM ${table}${joinSql(leading)}${joinSql(joins)}${joinSql(sortJoins)} WHERE ${searchWhere}${where}`,
+    params: [
+      ...joinParams(leading),
+      ...joinParams(joins),
+      ...joinParams(sortJoins),
+      ...searchParams,
+      ...whereParams,
+    ],
   };
 }
 

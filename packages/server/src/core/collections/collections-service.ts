@@ -16,6 +16,7 @@ import { newCollection } from "./defaults.js";
 import { formatIndex, parseIndex } from "./indexes.js";
 import type { Collection, CollectionType } from "./model.js";
 import { applyCollectionInput } from "./normalize.js";
+import { searchIndexSync } from "./search.js";
 import {
   COLLECTIONS_TABLE,
   COLLECTIONS_TABLE_SPEC,
@@ -408,12 +409,14 @@ export class CollectionsService {
     before: Collection | undefined,
     after: Collection | undefined,
   ): Promise<void> {
+    await searchIndexSync.before(tx, before, after);
     if (!after) {
       await dropTable(tx, before!.name);
       return;
     }
     const prev = before && before.type !== "view" ? collectionTableSpec(before, tx.dialect) : null;
     await syncTable(tx, prev, collectionTableSpec(after, tx.dialect));
+    await searchIndexSync.after(tx, before, after);
   }
 
   private async applyView(

@@ -32,6 +32,14 @@ export {
 } from "./model.js";
 export { checkRule, schemaOf } from "./rule-checker.js";
 export {
+  createSearchIndex,
+  MAX_SEARCH_FIELDS,
+  SEARCH_FIELD_TYPES,
+  type SearchOptions,
+  searchIndexName,
+  searchIndexSpec,
+} from "./search.js";
+export {
   COLLECTIONS_TABLE,
   COLLECTIONS_TABLE_SPEC,
   collectionTableSpec,

@@ -1,4 +1,5 @@
 import type { Field } from "../fields/index.js";
+import type { SearchOptions } from "./search.js";
 
 /** The three kinds of collection. */
 export type CollectionType = "base" | "auth" | "view";
@@ -76,6 +77,8 @@ export interface Collection extends Partial<AuthOptions> {
   updated: string;
   system: boolean;
   viewQuery?: string;
+  /** Full-text search over some text fields (issue 18); undefined when off. */
+  search?: SearchOptions;
 }
 
 /** An auth collection, whose AuthOptions are all present. */
@@ -149,6 +152,7 @@ export function collectionToJSON(c: Collection): Record<string, unknown> {
       out[key] = value;
     }
   }
+  if (c.search) out.search = { fields: [...c.search.fields] };
   return out;
 }
 

@@ -3,6 +3,7 @@ import { isPlainObject, safeKeys } from "../../util/index.js";
 import { type Field, type FieldTypeName, fieldType, type OptionKind } from "../fields/index.js";
 import { authSystemFields, defaultAuthOptions, defaultFieldId, idField } from "./defaults.js";
 import { AUTH_OPTION_KEYS, type Collection, RULE_NAMES } from "./model.js";
+import { carrySearchFields, readSearchInput } from "./search.js";
 
 const invalidType = (expected: string): FieldError =>
   fieldError("validation_invalid_type", `Must be ${expected}.`, { expected });
@@ -238,6 +239,12 @@ export function applyCollectionInput(
     }
     keepClientSecrets(c, base);
   }
+  if (input.search !== undefined) {
+    const read = readSearchInput(input.search);
+    if ("error" in read) errors.search = read.error;
+    else if (read.search) c.search = read.search;
+    else delete c.search;
+  } else if (!isNew) carrySearchFields(base, c);
   enforceSystemFields(c);
   return { collection: c, errors };
 }

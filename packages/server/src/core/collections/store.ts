@@ -102,6 +102,7 @@ function optionsOf(c: Collection): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (c.type === "view") out.viewQuery = c.viewQuery ?? "";
   if (c.type === "auth") for (const key of AUTH_OPTION_KEYS) out[key] = c[key];
+  if (c.search) out.search = c.search;
   return out;
 }
 

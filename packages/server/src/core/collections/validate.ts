@@ -2,6 +2,7 @@ import { type ErrorData, fieldError } from "../../errors/index.js";
 import { type Field, fieldType } from "../fields/index.js";
 import { parseIndex } from "./indexes.js";
 import { type Collection, isAuthCollection, TOKEN_KEYS } from "./model.js";
+import { validateSearch } from "./search.js";
 
 /** Table names Basalt keeps for itself; no collection may take them. */
 export const INTERNAL_TABLES = new Set([
@@ -72,7 +73,12 @@ function validateName(c: Collection, ctx: ValidateContext, errors: ErrorData): v
     errors.name = err("validation_found_via", 'The value cannot contain "_via_".');
   else if (SQL_KEYWORDS.has(name.toLowerCase())) {
     errors.name = err("validation_collection_name_reserved", "The name is a reserved SQL keyword.");
-  } else if (INTERNAL_TABLES.has(name.toLowerCase()) || name.toLowerCase().startsWith("sqlite_")) {
+  } else if (
+    INTERNAL_TABLES.has(name.toLowerCase()) ||
+    name.toLowerCase().startsWith("sqlite_") ||
+    // search indexes (issue 18) are named `_fts_<collection id>`
+    name.toLowerCase().startsWith("_fts_")
+  ) {
     errors.name = err(
       "validation_collection_name_invalid",
       "The name shouldn't match with an existing internal table.",
@@ -388,5 +394,6 @@ export function validateCollection(c: Collection, ctx: ValidateContext): ErrorDa
   if (c.type === "view" && !c.viewQuery?.trim())
     errors.viewQuery = err("validation_required", "Cannot be blank.");
   if (!errors.fields) validateRules(c, ctx, errors);
+  if (!errors.fields) validateSearch(c, errors);
   return errors;
 }

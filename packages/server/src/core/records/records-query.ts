@@ -1,8 +1,10 @@
-import type { Queryable, Sql, SqlValue } from "../../db/index.js";
+import type { Queryable, SearchClause, Sql, SqlValue } from "../../db/index.js";
+import { badRequest } from "../../errors/index.js";
 import {
   buildCount,
   buildSelect,
   type CompiledFilter,
+  type CompiledSort,
   compileFilter,
   compileSort,
   type FilterLimits,
@@ -11,7 +13,8 @@ import {
   type RuleSchema,
   sqlFilter,
 } from "../../rules/index.js";
-import type { Collection } from "../collections/index.js";
+import { type Collection, searchIndexSpec } from "../collections/index.js";
+import { parseSearch } from "./search-terms.js";
 import type { RecordRow } from "./serialize.js";
 
 /** The table alias every records query gives its collection. */
@@ -103,6 +106,39 @@ export interface ListQuery {
   readonly skipTotal: boolean;
   readonly filter: string;
   readonly sort: string;
+  /** Full-text search words (issue 18); "" for none. */
+  readonly search?: string;
+}
+
+/**
+ * The search clause of a list, or null when the text holds no word (it then matches nothing); a 400 when
+ * the collection has no search enabled.
+ */
+function searchClauseOf(ctx: QueryContext, collection: Collection, text: string): SearchClause | null {
+  const spec = searchIndexSpec(collection);
+  if (!spec) {
+    throw badRequest(
+      `Full-text search is not enabled for the collection ${collection.name} (see its "search" option).`,
+    );
+  }
+  const terms = parseSearch(text);
+  return terms.words.length ? ctx.q.dialect.search.match(spec, RECORD_ALIAS, terms) : null;
+}
+
+/**
+ * The ORDER BY of a search: the client's sort first when given (relevance then breaks its ties), otherwise
+ * relevance, then id so pages do not overlap.
+ */
+function searchSort(ctx: QueryContext, search: SearchClause, sort: CompiledSort | undefined): CompiledSort {
+  const id = `${ctx.q.dialect.quoteIdent(RECORD_ALIAS)}.${ctx.q.dialect.quoteIdent("id")}`;
+  if (sort?.orderBy) {
+    return {
+      joins: sort.joins,
+      orderBy: `${sort.orderBy}, ${search.rank.sql}`,
+      params: [...sort.params, ...search.rank.params],
+    };
+  }
+  return { joins: sort?.joins ?? [], orderBy: `${search.rank.sql}, ${id}`, params: [...search.rank.params] };
 }
 
 /** One page of a collection's records matching the list rule and the client filter, sorted, with the total. */
@@ -112,6 +148,7 @@ export async function listRows(
   params: ListQuery,
 ): Promise<{ rows: RecordRow[]; total: number | null }> {
   const d = ctx.q.dialect;
+  const search = params.search ? searchClauseOf(ctx, collection, params.search) : undefined;
   const filters: CompiledFilter[] = [];
   const rf = ruleFilter(ctx, collection, collection.listRule);
   if (rf) filters.push(rf);
@@ -131,7 +168,7 @@ export async function listRows(
       }),
     );
   }
-  const sort = params.sort
+  const clientSort = params.sort
     ? compileSort({
         dialect: d,
         schema: ctx.schema,
@@ -144,7 +181,10 @@ export async function listRows(
         limits: ctx.filterLimits,
       })
     : undefined;
-  const base = { dialect: d, table: collection.name, alias: RECORD_ALIAS, filters };
+  // a search with no word in it matches nothing (the filter and sort above were still checked)
+  if (search === null) return { rows: [], total: params.skipTotal ? null : 0 };
+  const sort = search ? searchSort(ctx, search, clientSort) : clientSort;
+  const base = { dialect: d, table: collection.name, alias: RECORD_ALIAS, filters, search };
   const sel = buildSelect({
     ...base,
     columns: `${d.quoteIdent(RECORD_ALIAS)}.*`,

@@ -12,6 +12,7 @@ import {
   COLLECTIONS_TABLE_SPEC,
   type Collection,
   collectionTableSpec,
+  createSearchIndex,
   PARAMS_TABLE,
   PARAMS_TABLE_SPEC,
   parseIndex,
@@ -57,7 +58,10 @@ export async function createTables(q: Queryable, collections: readonly Collectio
   }
 }
 
-/** Creates the indexes of every table (after the bulk load: faster, and a clash names the index). */
+/**
+ * Creates the indexes (and search indexes) of every table, after the bulk load: faster, and a clash names
+ * the index.
+ */
 export async function createIndexes(q: Queryable, collections: readonly Collection[]): Promise<void> {
   for (const c of collections) {
     if (c.type === "view") continue;
@@ -69,6 +73,8 @@ export async function createIndexes(q: Queryable, collections: readonly Collecti
         badDump(`the index ${index.name} of ${c.name} cannot be built on the target: ${err.message}`);
       }
     }
+    // the search index too (issue 18): built from the loaded rows, maintained by the target from now on
+    await createSearchIndex(q, c);
   }
 }
 

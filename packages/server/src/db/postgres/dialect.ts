@@ -1,4 +1,5 @@
 import type { ColumnKind, Dialect, IndexSpec, ScalarType } from "../dialect.js";
+import { postgresSearch } from "./search.js";
 
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const LOWER = "abcdefghijklmnopqrstuvwxyz";
@@ -113,6 +114,7 @@ function rewritePlaceholders(sql: string): string {
 /** SQL spelling for PostgreSQL 13+ (JSONB storage for JSON and multi-valued columns). */
 export const postgresDialect: Dialect = {
   name: "postgres",
+  search: postgresSearch,
   supportsReturning: true,
   skipLockedClause: " FOR UPDATE SKIP LOCKED",
   quoteIdent,

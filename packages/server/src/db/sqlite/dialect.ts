@@ -1,4 +1,5 @@
 import type { ColumnKind, Dialect, IndexSpec } from "../dialect.js";
+import { sqliteSearch } from "./search.js";
 
 function quoteString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
@@ -38,6 +39,7 @@ const DEFAULTS: Record<ColumnKind, string> = {
 /** SQL spelling for SQLite (3.38+, with JSON and math functions, as bundled by better-sqlite3). */
 export const sqliteDialect: Dialect = {
   name: "sqlite",
+  search: sqliteSearch,
   supportsReturning: true,
   skipLockedClause: "",
   quoteIdent: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
