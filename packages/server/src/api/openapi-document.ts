@@ -105,6 +105,18 @@ const LIST_PARAMS = [
 ];
 const ID = { name: "id", in: "path", required: true, schema: { type: "string" } };
 
+/** The list parameters of a collection: with `search` when its full-text search is on (issue 18). */
+function listParams(c: Collection) {
+  if (!c.search) return LIST_PARAMS;
+  const fields = c.search.fields.join(", ");
+  const search = param(
+    "search",
+    `Full-text search over ${fields}: plain words, all required, the last one also as a prefix; ranked by relevance unless \`sort\` is given (at most 256 characters, 16 words).`,
+    { type: "string", maxLength: 256 },
+  );
+  return [...LIST_PARAMS.slice(0, 4), search, ...LIST_PARAMS.slice(4)];
+}
+
 function recordPaths(c: Collection, su: boolean): Record<string, Record<string, Operation>> {
   const can = (rule: string | null) => su || rule !== null;
   const tag = [c.name];
@@ -116,7 +128,7 @@ function recordPaths(c: Collection, su: boolean): Record<string, Record<string, 
       tags: tag,
       operationId: `list_${c.name}`,
       summary: `List ${c.name} records`,
-      parameters: LIST_PARAMS,
+      parameters: listParams(c),
       responses: { "200": ok(ref(schemaName(c, "List"))), ...ERRORS },
     };
   }

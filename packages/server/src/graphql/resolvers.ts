@@ -49,6 +49,7 @@ interface ListArgs {
   page?: number | null;
   perPage?: number | null;
   skipTotal?: boolean | null;
+  search?: string | null;
 }
 
 /** The page and page size a list query asks for, clamped as REST clamps them (to `max` per page). */
@@ -60,7 +61,10 @@ export function pageOf(args: { page?: number | null; perPage?: number | null }, 
   return { page, perPage };
 }
 
-/** `list<Name>(filter, params, sort, page, perPage, skipTotal)`: one page, as `GET …/records` answers it. */
+/**
+ * `list<Name>(filter, params, sort, page, perPage, skipTotal[, search])`: one page, as `GET …/records`
+ * answers it (`search` only on collections with full-text search on, issue 18).
+ */
 export function listField(
   c: Collection,
   page: GraphQLObjectType,
@@ -78,6 +82,14 @@ export function listField(
       page: { type: GraphQLInt },
       perPage: { type: GraphQLInt },
       skipTotal: { type: GraphQLBoolean },
+      ...(c.search
+        ? {
+            search: {
+              type: GraphQLString,
+              description: `Full-text search over ${c.search.fields.join(", ")}, ranked by relevance unless \`sort\` is given.`,
+            },
+          }
+        : {}),
     },
     extensions: { basaltCost: "page" },
     resolve: async (_src, args: ListArgs, ctx) => {
@@ -87,14 +99,16 @@ export function listField(
       const { page: p, perPage } = pageOf(args, ctx.maxPerPage);
       const sort = args.sort ?? "";
       const skipTotal = args.skipTotal === true;
+      const search = args.search ?? "";
       const query: Record<string, string> = { page: String(p), perPage: String(perPage) };
       if (filter) query.filter = filter;
+      if (search) query.search = search;
       if (sort) query.sort = sort;
       if (skipTotal) query.skipTotal = "true";
       const req = scope.request("GET", query);
-      const result = await scope.records.list(c, req, { page: p, perPage, filter, sort, skipTotal });
+      const result = await scope.records.list(c, req, { page: p, perPage, filter, sort, skipTotal, search });
       const items = await scope.recs(c, result.items, req);
-      await scope.hooks?.afterList(c, filter !== "", items.length);
+      await scope.hooks?.afterList(c, filter !== "" || search !== "", items.length);
       return { ...result, items };
     },
   };

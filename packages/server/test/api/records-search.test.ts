@@ -1,5 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type PocketBase from "pocketbase";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportDump, importDump } from "../../src/core/transfer/index.js";
+import { openDatabase } from "../../src/db/index.js";
+import { createTestDatabase, type TestDatabase } from "../harness/dialects.js";
+import { gql } from "../harness/graphql.js";
 import { type HooksProject, hooksProject } from "../harness/hooks-project.js";
 import { startServer, superuserSdk, type TestServer } from "../harness/server.js";
 
@@ -250,6 +257,31 @@ describe("search=", () => {
   });
 });
 
+describe("GraphQL and OpenAPI", () => {
+  it("GraphQL's list takes search and answers as REST does", async () => {
+    const rest = await search("articles", "apple", { sort: "-n" }, guest);
+    const a = await gql(server, '{ listArticles(search: "apple", sort: "-n") { totalItems items { id } } }');
+    expect(a.errors).toBeUndefined();
+    const list = a.data.listArticles as { totalItems: number; items: { id: string }[] };
+    expect(list.items.map((r) => r.id)).toEqual(rest.items.map((r) => r.id));
+    expect(list.totalItems).toBe(rest.totalItems);
+    // a collection without search has no such argument
+    const plain = await gql(server, '{ listPlain(search: "x") { totalItems } }');
+    expect(plain.errors?.[0]?.message).toMatch(/search/);
+  });
+
+  it("the OpenAPI document lists search for collections that have it", async () => {
+    const res = await server.fetch("/api/openapi.json", { token: su.authStore.token });
+    const doc = (await res.json()) as {
+      paths: Record<string, { get?: { parameters: { name: string }[] } }>;
+    };
+    const names = (path: string) => doc.paths[path]?.get?.parameters.map((p) => p.name) ?? [];
+    expect(names("/api/collections/articles/records")).toContain("search");
+    expect(names("/api/collections/plain/records")).not.toContain("search");
+    expect(names("/api/collections/plain/records")).toContain("filter");
+  });
+});
+
 describe("the index follows every write in its transaction", () => {
   it("create, update, delete and batch are found at once", async () => {
     const notes = su.collection("notes");
@@ -354,5 +386,35 @@ describe("changing the option", () => {
     await expect(search("notes", "okapi")).rejects.toMatchObject({ status: 400 });
     await su.collections.import([{ ...notes, search: { fields: ["title"] } }] as never, false);
     expect((await search("notes", "okapi")).totalItems).toBe(2);
+  });
+
+  it("survives basalt export and import: the target builds the index from the loaded records", async () => {
+    const lines: string[] = [];
+    await exportDump(server.basalt.app.db, async (line) => void lines.push(line));
+    const dir = mkdtempSync(join(tmpdir(), "basalt-search-import-"));
+    const pg: TestDatabase | undefined = server.store === "postgres" ? await createTestDatabase() : undefined;
+    const target = await openDatabase({ url: pg?.url ?? "", sqliteFile: join(dir, "data.db") });
+    try {
+      async function* read() {
+        for (const line of lines) for (const part of line.split("\n")) if (part) yield part;
+      }
+      await importDump(target, read());
+    } finally {
+      await target.close();
+    }
+    const copy = await startServer(pg ? { dbUrl: pg.url } : {}, { dataDir: dir });
+    try {
+      const pb = await superuserSdk(copy);
+      const found = await pb.collection("articles").getList(1, 20, { search: "apple" } as never);
+      expect(found.items.map((r) => r.id).sort()).toEqual([ids.private, ids.many, ids.once].sort());
+      // and it keeps following writes
+      const r = await pb.collection("articles").create({ title: "quince", public: true });
+      const quince = await pb.collection("articles").getList(1, 20, { search: "quince" } as never);
+      expect(quince.items.map((x) => x.id)).toEqual([r.id]);
+    } finally {
+      await copy.stop();
+      rmSync(dir, { recursive: true, force: true });
+      await pg?.drop();
+    }
   });
 });
