@@ -21,9 +21,10 @@ class FrameOutput implements RealtimeOutput {
   }
 
   /** Takes a chunk of one or more frames (the broker writes the frames of one window together). */
-  write(chunk: string): boolean {
+  write(chunk: string | Uint8Array): boolean {
     if (this.writableEnded) return false;
-    for (const frame of chunk.split("\n\n")) {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    for (const frame of text.split("\n\n")) {
       if (!frame) continue;
       if (this.waiting) {
         const change = parseFrame(frame);

@@ -207,6 +207,7 @@ export class RealtimeBroker {
     client.subscriptionBytes = bytes;
     client.subscriptions.clear();
     for (const t of topics) client.subscriptions.set(t.raw, t);
+    client.subscriptionsChanged();
     client.auth = auth;
     client.keepAlive();
   }
@@ -294,8 +295,10 @@ export class RealtimeBroker {
         log: this.deps.log,
         authFor: (c) => this.authFor(c),
         // without a message hook a write is synchronous: no promise per client on a large fan-out
-        send: (c, name, json, data) =>
-          this.deps.messageHook?.length ? this.sendMessage(c, name, data, json) : c.sendJson(name, json),
+        send: (c, name, payload) =>
+          this.deps.messageHook?.length
+            ? this.sendMessage(c, name, payload.data, payload.json)
+            : c.sendBody(name, payload.body),
         maxChecks: this.options.maxChecksPerEvent,
         enrichDependsOnAuth: (c) => this.deps.enrichHook?.hasFor(c) ?? false,
       },

@@ -10,7 +10,7 @@ export interface RealtimeOutput {
   /** Bytes written but not yet sent (a slow reader past the limit is disconnected). */
   readonly writableLength: number;
   readonly writableEnded: boolean;
-  write(chunk: string): unknown;
+  write(chunk: string | Uint8Array): unknown;
   end(): void;
   destroy(): void;
   on(event: "close", listener: () => void): unknown;
@@ -27,8 +27,11 @@ export class RealtimeClient {
   private closed = false;
   /** True when the server disconnected the client for exceeding a limit (not for leaving). */
   dropped = false;
-  /** Frames accepted but not yet written: the flusher writes them as one chunk. */
-  private pending = "";
+  /** Frames accepted but not yet written, as buffers (heads and shared bodies); the flusher joins them. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** `id:<client>\nevent:<name>\ndata:` per subscription name, made once rather than per event. */
+  private readonly heads = new Map<string, Buffer>();
 
   constructor(
     readonly id: string,
@@ -51,30 +54,54 @@ export class RealtimeClient {
     return this.sendJson(event, JSON.stringify(data));
   }
 
-  /**
-   * Queues one event whose data is already JSON text (shared by every client of the same payload); the
-   * flusher writes it with the others of its window. A client that does not read (its unsent bytes, queued
-   * or in the stream, pass the limit) is disconnected, so a slow or dead client cannot grow the server's
-   * memory without bound; the SDK reconnects by itself.
-   */
+  /** Writes one event whose data is already JSON text. */
   sendJson(event: string, json: string): boolean {
+    return this.sendBody(event, Buffer.from(`${json}\n\n`));
+  }
+
+  /**
+   * Queues one event whose body (the JSON data and the blank line ending the frame) is shared by every
+   * client of the same payload; the flusher writes it with the others of its window. A client that does not
+   * read (its unsent bytes, queued or in the stream, pass the limit) is disconnected, so a slow or dead
+   * client cannot grow the server's memory without bound; the SDK reconnects by itself.
+   */
+  sendBody(event: string, body: Buffer): boolean {
     if (this.closed) return false;
-    if (this.res.writableLength + this.pending.length > this.maxBufferBytes) {
+    if (this.res.writableLength + this.pendingBytes > this.maxBufferBytes) {
       this.drop();
       return false;
     }
-    if (!this.pending) this.flusher.queue(this);
-    this.pending += `id:${this.id}\nevent:${event}\ndata:${json}\n\n`;
+    const head = this.head(event);
+    if (!this.pending.length) this.flusher.queue(this);
+    this.pending.push(head, body);
+    this.pendingBytes += head.length + body.length;
     this.lastActivity = Date.now();
     return true;
   }
 
+  /** The frame head for an event name, cached for the names of current subscriptions. */
+  private head(event: string): Buffer {
+    let head = this.heads.get(event);
+    if (!head) {
+      head = Buffer.from(`id:${this.id}\nevent:${event}\ndata:`);
+      if (this.subscriptions.has(event)) this.heads.set(event, head);
+    }
+    return head;
+  }
+
+  /** Forgets the cached frame heads (the subscriptions changed). */
+  subscriptionsChanged(): void {
+    this.heads.clear();
+  }
+
   /** Writes the queued frames as one chunk (called by the flusher). */
   flush(): void {
-    if (this.closed || !this.pending) return;
-    const frames = this.pending;
-    this.pending = "";
-    this.res.write(frames);
+    if (this.closed || !this.pending.length) return;
+    const parts = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.res.write(Buffer.concat(parts, bytes));
   }
 
   /** Marks activity that keeps the connection open (a subscription change). */
@@ -93,7 +120,8 @@ export class RealtimeClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = "";
+    this.pending = [];
+    this.pendingBytes = 0;
     if (!this.res.writableEnded) this.res.end();
     this.res.destroy();
     this.onClose(this);

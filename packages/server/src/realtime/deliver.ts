@@ -19,8 +19,8 @@ export interface DeliveryDeps {
   readonly log: Logger;
   /** The client's current auth (null once its token expired). */
   authFor(client: RealtimeClient): RequestAuth | null;
-  /** Writes one message to a client (through the message hook); `json` is `data` serialised. */
-  send(client: RealtimeClient, name: string, json: string, data: unknown): unknown;
+  /** Writes one message to a client (through the message hook). */
+  send(client: RealtimeClient, name: string, payload: Payload): unknown;
   /** Checks (queries) one event may run across all clients. */
   readonly maxChecks: number;
   /**
@@ -28,6 +28,14 @@ export interface DeliveryDeps {
    * handler sees the auth); unknown counts as yes, and each reader's payload is then made apart.
    */
   enrichDependsOnAuth?(collection: Collection): boolean;
+}
+
+/** One event's data for the readers of one shape: as sent, as JSON, and as the frame body shared by all. */
+export interface Payload {
+  readonly data: unknown;
+  readonly json: string;
+  /** `json` and the blank line that ends an SSE frame. */
+  readonly body: Buffer;
 }
 
 /** One rule/filter question: the same answer for every subscription that shares its key. */
@@ -209,7 +217,7 @@ export async function deliverRecordEvent(
   // expand is the one that misses the event, not the others.
   const budget = deps.records.expandBudget();
   deliverable.sort((a, b) => expandWeight(a.topic) - expandWeight(b.topic));
-  const payloads = new Map<string, Promise<{ json: string; data: unknown }>>();
+  const payloads = new Map<string, Promise<Payload>>();
   await sliced(deliverable, async ({ req, topic, payloadKey, clients, names }) => {
     if (!clients.some((c) => !c.isClosed)) return;
     try {
@@ -223,15 +231,16 @@ export async function deliverRecordEvent(
           })
           .then(([record]) => {
             const data = { action: message.action, record };
-            return { json: JSON.stringify(data), data };
+            const json = JSON.stringify(data);
+            return { data, json, body: Buffer.from(`${json}\n\n`) };
           });
         payloads.set(payloadKey, payload);
       }
-      const { json, data } = await payload;
+      const shared = await payload;
       for (let i = 0; i < clients.length; i++) {
         const client = clients[i] as RealtimeClient;
         if (client.isClosed) continue;
-        const sent = deps.send(client, names[i] as string, json, data);
+        const sent = deps.send(client, names[i] as string, shared);
         if (sent instanceof Promise) await sent;
       }
     } catch (err) {
