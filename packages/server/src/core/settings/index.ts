@@ -10,6 +10,7 @@ export {
 export {
   defaultSettings,
   mapSettingsSecrets,
+  type S3Settings,
   SETTINGS_SECRET_PATHS,
   type Settings,
   SettingsService,

@@ -1,3 +1,4 @@
+import { Cron } from "croner";
 import type { Database } from "../../db/index.js";
 import { badRequest, type ErrorData, fieldError } from "../../errors/index.js";
 import { isPlainObject, nowDateTime } from "../../util/index.js";
@@ -33,14 +34,34 @@ export interface Settings {
     localName: string;
   };
   /** S3-compatible storage for record files (the data folder's `storage/` when disabled). */
-  s3: {
-    enabled: boolean;
-    bucket: string;
-    region: string;
-    endpoint: string;
-    accessKey: string;
-    secret: string;
-    forcePathStyle: boolean;
+  s3: S3Settings;
+  /**
+   * Backups (PocketBase's shape): `cron` schedules automatic backups (empty: none), `cronMaxKeep` how many
+   * of them are kept, `s3` where backups are stored (the data folder's `backups/` when disabled).
+   */
+  backups: { cron: string; cronMaxKeep: number; s3: S3Settings };
+}
+
+/** An S3-compatible bucket's settings (for record files, or for backups). */
+export interface S3Settings {
+  enabled: boolean;
+  bucket: string;
+  region: string;
+  endpoint: string;
+  accessKey: string;
+  secret: string;
+  forcePathStyle: boolean;
+}
+
+function noS3(): S3Settings {
+  return {
+    enabled: false,
+    bucket: "",
+    region: "",
+    endpoint: "",
+    accessKey: "",
+    secret: "",
+    forcePathStyle: false,
   };
 }
 
@@ -78,15 +99,8 @@ export function defaultSettings(appName: string, appURL: string): Settings {
       tls: false,
       localName: "",
     },
-    s3: {
-      enabled: false,
-      bucket: "",
-      region: "",
-      endpoint: "",
-      accessKey: "",
-      secret: "",
-      forcePathStyle: false,
-    },
+    s3: noS3(),
+    backups: { cron: "", cronMaxKeep: 3, s3: noS3() },
   };
 }
 
@@ -118,7 +132,17 @@ export function mapSettingsSecrets(settings: unknown, fn: (value: string) => str
 }
 
 type Kind = "string" | "bool" | "int" | "level" | "strings";
-const SCHEMA: { [S in Exclude<keyof Settings, "superuserIPs">]: Record<string, Kind> } = {
+const S3_SCHEMA: Record<keyof S3Settings, Kind> = {
+  enabled: "bool",
+  bucket: "string",
+  region: "string",
+  endpoint: "string",
+  accessKey: "string",
+  secret: "string",
+  forcePathStyle: "bool",
+};
+
+const SCHEMA: { [S in Exclude<keyof Settings, "superuserIPs" | "backups">]: Record<string, Kind> } = {
   meta: {
     appName: "string",
     appURL: "string",
@@ -140,15 +164,7 @@ const SCHEMA: { [S in Exclude<keyof Settings, "superuserIPs">]: Record<string, K
     tls: "bool",
     localName: "string",
   },
-  s3: {
-    enabled: "bool",
-    bucket: "string",
-    region: "string",
-    endpoint: "string",
-    accessKey: "string",
-    secret: "string",
-    forcePathStyle: "bool",
-  },
+  s3: S3_SCHEMA,
 };
 
 function checkKind(kind: Kind, v: unknown): boolean {
@@ -216,6 +232,7 @@ export class SettingsService {
     const copy = this.get();
     copy.smtp.password = "";
     copy.s3.secret = "";
+    copy.backups.s3.secret = "";
     return copy;
   }
 
@@ -290,12 +307,11 @@ export class SettingsService {
     if (!["", "PLAIN", "LOGIN"].includes(next.smtp.authMethod)) {
       errors.smtp = { authMethod: fieldError("validation_in_invalid", "Must be a valid value.") };
     }
-    if (next.s3.enabled) {
-      const s3Errors: ErrorData = {};
-      for (const key of ["bucket", "region", "endpoint", "accessKey", "secret"] as const) {
-        if (!next.s3[key]) s3Errors[key] = fieldError("validation_required", "Cannot be blank.");
-      }
-      if (Object.keys(s3Errors).length) errors.s3 = s3Errors;
+    const s3Errors = requiredS3(next.s3);
+    if (s3Errors) errors.s3 = s3Errors;
+    if (input.backups !== undefined) {
+      const backupErrors = mergeBackups(next, input.backups);
+      if (backupErrors) errors.backups = backupErrors;
     }
     if (next.rateLimits.enabled && next.rateLimits.rules.length === 0) {
       errors.rateLimits = { rules: fieldError("validation_required", "Cannot be blank.") };
@@ -335,6 +351,62 @@ export class SettingsService {
     await Promise.all(this.listeners.map((l) => l()));
     return this.publicView();
   }
+}
+
+function requiredS3(s3: S3Settings): ErrorData | null {
+  if (!s3.enabled) return null;
+  const errors: ErrorData = {};
+  for (const key of ["bucket", "region", "endpoint", "accessKey", "secret"] as const) {
+    if (!s3[key]) errors[key] = fieldError("validation_required", "Cannot be blank.");
+  }
+  return Object.keys(errors).length ? errors : null;
+}
+
+/**
+ * Merges a `backups` update into `next` as PocketBase validates it: `cron` a valid five-field expression or
+ * empty, `cronMaxKeep` at least 1 when a cron is set, `s3` complete when enabled. Returns the errors.
+ */
+function mergeBackups(next: Settings, given: unknown): ErrorData | null {
+  if (!isPlainObject(given)) return { backups: fieldError("validation_invalid_value", "Invalid value.") };
+  const errors: ErrorData = {};
+  const b = next.backups;
+  if (given.cron !== undefined) {
+    if (typeof given.cron !== "string" || given.cron.length > 200) {
+      errors.cron = fieldError("validation_invalid_value", "Invalid value.");
+    } else {
+      b.cron = given.cron.trim();
+      if (b.cron) {
+        try {
+          new Cron(b.cron, { timezone: "UTC", mode: "5-part", paused: true }).stop();
+        } catch (err) {
+          errors.cron = fieldError("validation_invalid_cron", (err as Error).message);
+        }
+      }
+    }
+  }
+  if (given.cronMaxKeep !== undefined) {
+    if (checkKind("int", given.cronMaxKeep) && Number(given.cronMaxKeep) <= 10_000)
+      b.cronMaxKeep = Number(given.cronMaxKeep);
+    else errors.cronMaxKeep = fieldError("validation_invalid_value", "Invalid value.");
+  }
+  if (b.cron && b.cronMaxKeep < 1 && !errors.cronMaxKeep)
+    errors.cronMaxKeep = fieldError("validation_min_greater_equal_than_required", "Must be no less than 1.");
+  if (given.s3 !== undefined) {
+    if (!isPlainObject(given.s3)) errors.s3 = fieldError("validation_invalid_value", "Invalid value.");
+    else {
+      const s3Errors: ErrorData = {};
+      const target = b.s3 as unknown as Record<string, unknown>;
+      for (const [key, kind] of Object.entries(S3_SCHEMA)) {
+        const v = given.s3[key];
+        if (v === undefined || (key === "secret" && v === "")) continue;
+        if (checkKind(kind, v)) target[key] = v;
+        else s3Errors[key] = fieldError("validation_invalid_value", "Invalid value.");
+      }
+      Object.assign(s3Errors, requiredS3(b.s3) ?? {});
+      if (Object.keys(s3Errors).length) errors.s3 = s3Errors;
+    }
+  }
+  return Object.keys(errors).length ? errors : null;
 }
 
 const MAX_SUPERUSER_IPS = 1000;
