@@ -273,4 +273,14 @@ export interface Database extends Queryable {
    * processes sharing the database (e.g. instances starting at once) run it one after another.
    */
   lockedTransaction<T>(name: string, fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Writes a consistent copy of the whole database to a new file while writes go on (SQLite's online copy,
+   * `VACUUM INTO` on a connection of its own in a worker thread); absent where the store is not a file.
+   */
+  copyTo?(file: string): Promise<void>;
+  /**
+   * Runs fn in a read-only transaction that sees one snapshot of the committed data however long it runs
+   * (PostgreSQL's REPEATABLE READ); absent where `copyTo` is the way to a consistent copy.
+   */
+  readSnapshot?<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
 }

@@ -33,3 +33,4 @@ export { openPostgres, PostgresDatabase, type PostgresOptions } from "./postgres
 export { createView, dropTable, dropView, syncTable } from "./schema-sync.js";
 export { sqliteDialect } from "./sqlite/dialect.js";
 export { openSqlite, SqliteDatabase, type SqliteOptions } from "./sqlite/driver.js";
+export { checkSqliteFile } from "./sqlite/snapshot.js";

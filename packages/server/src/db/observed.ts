@@ -96,9 +96,18 @@ class ObservedDatabase extends ObservedQueryable implements Database {
   }
 }
 
+/** The observed database, with the inner store's optional copy and snapshot capabilities passed through. */
+function withCapabilities(observed: ObservedDatabase, db: Database, observer: QueryObserver): Database {
+  const out = observed as Database & { copyTo?: Database["copyTo"]; readSnapshot?: Database["readSnapshot"] };
+  if (db.copyTo) out.copyTo = (file) => db.copyTo!(file);
+  if (db.readSnapshot)
+    out.readSnapshot = (fn) => db.readSnapshot!((tx) => fn(new ObservedQueryable(tx, observer)));
+  return out;
+}
+
 /** The database with every statement (in transactions too) reported to an observer. */
 export function observeDatabase(db: Database, observer: QueryObserver): Database {
-  return new ObservedDatabase(db, observer);
+  return withCapabilities(new ObservedDatabase(db, observer), db, observer);
 }
 
 /** The kind of a statement for metrics: `select`, `insert`, `update`, `delete` or `other`. */

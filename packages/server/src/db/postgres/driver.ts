@@ -303,6 +303,15 @@ export class PostgresDatabase implements Database {
     }
   }
 
+  /** A transaction of its own in REPEATABLE READ, READ ONLY: every statement sees the data as of its first. */
+  readSnapshot<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    if (this.inTx.getStore()) throw new Error("a snapshot cannot be nested in another transaction");
+    return this.transaction(async (tx) => {
+      await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      return fn(tx);
+    });
+  }
+
   lockedTransaction<T>(name: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.transaction(async (tx) => {
       await tx.get("SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", [lockKey(name)]);

@@ -5,6 +5,7 @@ import type { ColumnInfo, Database, Queryable, RunResult, SqlValue } from "../di
 import { DbCorruptError, DbTimeoutError } from "../errors.js";
 import { sqliteDialect } from "./dialect.js";
 import { translateSqliteError } from "./errors.js";
+import { copySqliteFile } from "./snapshot.js";
 
 type Conn = BetterSqlite3.Database;
 type Stmt = BetterSqlite3.Statement;
@@ -370,6 +371,10 @@ export class SqliteDatabase implements Database {
 
   ping(): Promise<void> {
     return settle(() => void this.reader.prepare("SELECT 1").get());
+  }
+
+  copyTo(target: string): Promise<void> {
+    return copySqliteFile(this.file, target);
   }
 
   /** Checkpoints the WAL and closes both connections. Waits for the running write, if any. */
