@@ -75,6 +75,13 @@ export interface Basalt extends HookApi {
   listen(): Promise<string>;
   /** Same as `stop()`. */
   close(): Promise<void>;
+  /**
+   * Lets a backup restore (`POST /api/backups/{key}/restore`) restart Basalt: once the checked backup is
+   * staged in the data folder, this Basalt stops and `handler` is called; it should create and start a new
+   * Basalt with the same configuration, which applies the restore as it opens the data folder. Without a
+   * handler, restores are refused. `basalt serve` registers one.
+   */
+  onRestart(handler: () => void | Promise<void>): void;
 }
 
 /** The redaction list applied to every log line: credentials never reach the logs. */
@@ -212,5 +219,35 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
     })();
     return closing;
   };
-  return { ...host.code.api, app, server, hookFiles: host, start, stop, listen: start, close: stop };
+  const restartHandlers: (() => void | Promise<void>)[] = [];
+  const restart = async () => {
+    try {
+      await stop();
+    } catch (err) {
+      log.error({ err }, "stopping for the restart failed");
+    }
+    for (const handler of restartHandlers) {
+      try {
+        await handler();
+      } catch (err) {
+        log.error({ err }, "the restart handler failed");
+      }
+    }
+  };
+  const onRestart = (handler: () => void | Promise<void>) => {
+    restartHandlers.push(handler);
+    // on the next turn: the restore's answer is on its way, and stop() lets it finish before closing
+    app.backups.restartWith(() => setImmediate(() => void restart()));
+  };
+  return {
+    ...host.code.api,
+    app,
+    server,
+    hookFiles: host,
+    start,
+    stop,
+    listen: start,
+    close: stop,
+    onRestart,
+  };
 }

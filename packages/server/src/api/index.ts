@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
+import { registerBackups } from "./backups.js";
 import { registerBatch } from "./batch.js";
 import { registerCollections } from "./collections.js";
 import { registerCrons } from "./crons.js";
@@ -55,6 +56,7 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerLogs(server, app);
   registerMetrics(server, app);
   registerCrons(server, app);
+  registerBackups(server, app);
   registerFiles(server, app);
   registerWebhooks(server, app);
   registerGraphql(server, app);

@@ -74,6 +74,14 @@ export function uploadLimits(app: App, request: FastifyRequest): UploadLimits {
       },
     };
   }
+  if (url === "/api/backups/upload") {
+    const max = app.config.backupMaxUploadBytes;
+    return {
+      bodyLimit: max + 64 * 1024,
+      failMessage: "An error occurred while validating the submitted data.",
+      fileLimits: (key) => (key === "file" ? { maxSize: max, maxFiles: 1 } : null),
+    };
+  }
   if (url === "/api/batch") {
     const max = app.settings.batch.maxBodySize > 0 ? app.settings.batch.maxBodySize : DEFAULT_BATCH_MAX_BODY;
     let biggest = 0;

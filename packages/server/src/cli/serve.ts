@@ -1,5 +1,6 @@
+import type { Logger } from "pino";
 import type { BasaltConfig } from "../core/config.js";
-import { createApp, createLogger } from "../main.js";
+import { type Basalt, createApp, createLogger } from "../main.js";
 import { prepareDataDir } from "./data-dir.js";
 import { encryptionFrom } from "./encryption.js";
 import { fail } from "./fail.js";
@@ -61,6 +62,20 @@ const list = (value: string) =>
 /** `basalt serve`: opens the data folder, serves until SIGTERM/SIGINT, then drains and exits 0. */
 export async function runServe(opts: ServeOptions): Promise<void> {
   let basalt: Awaited<ReturnType<typeof createApp>> | undefined;
+  // a backup restore stops the running Basalt; a new one on the same configuration applies it and serves
+  const restartable = (b: Basalt, config: Partial<BasaltConfig>, log: Logger): Basalt => {
+    b.onRestart(async () => {
+      try {
+        const next = restartable(await createApp(config, log), config, log);
+        basalt = next;
+        const url = await next.listen();
+        console.log(`Basalt restarted onto the restored data, serving ${url}/api/`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    return b;
+  };
   try {
     // everything that can be refused is checked before the data folder is created or opened
     const addr = checkListenAddress(opts.http);
@@ -111,7 +126,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     };
     const log = createLogger(opts.logLevel, opts.logFormat);
     process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
-    basalt = await createApp(config, log);
+    basalt = restartable(await createApp(config, log), config, log);
     if (superuser) {
       const result = await basalt.app.auth.upsertSuperuser(superuser.email, superuser.password);
       console.log(`Superuser ${superuser.email.toLowerCase()} ${result} from BASALT_SUPERUSER_EMAIL.`);
@@ -136,13 +151,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     await basalt?.close().catch(() => undefined);
     fail(err);
   }
-  const running = basalt!;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal} received: finishing in-flight requests, then closing the database.`);
-    running.close().then(
+    basalt!.close().then(
       () => process.exit(0),
       (err) => {
         console.error(`Error while shutting down: ${err instanceof Error ? err.message : String(err)}`);

@@ -34,6 +34,16 @@ import { RealtimeBroker } from "../realtime/index.js";
 import { clearRulesCache, observeRuleCompiles, rulesCacheStats } from "../rules/index.js";
 import { NO_TRACER, type SpanTracer } from "../util/index.js";
 import { WebhooksService } from "../webhooks/index.js";
+import {
+  BackupsService,
+  discardStaged,
+  finishRestore,
+  importStagedDump,
+  readStaged,
+  swapInSqlite,
+  swapInStorage,
+  undoSqlite,
+} from "./backups/index.js";
 import { type CollectionsPage, queryCollections } from "./collections/collections-query.js";
 import {
   type AuthCollection,
@@ -108,6 +118,8 @@ export interface App {
   readonly cron: CronService;
   /** Outbound webhooks on record events, signed per Standard Webhooks and delivered through the job queue. */
   readonly webhooks: WebhooksService;
+  /** Backups (`/api/backups`): made on request or by `backups.cron`, stored locally or in S3, restored. */
+  readonly backups: BackupsService;
   /** The one-time link that creates the first superuser from the dashboard (issued by `basalt serve`). */
   readonly installer: InstallerService;
   /**
@@ -192,14 +204,48 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
   const secrets = new SecretBox({ envName: given.encryptionEnv, key: given.encryptionKey });
   const config: BasaltConfig = { ...given, encryptionKey: "" };
   mkdirSync(config.dataDir, { recursive: true });
-  const rawDb = await openDatabase({
-    url: config.dbUrl,
-    sqliteFile: join(config.dataDir, "data.db"),
-    sqliteSynchronous: config.sqliteSynchronous,
-    maxConnections: config.dbMaxConnections,
-    statementTimeoutMs: config.dbStatementTimeoutMs,
-    onIdleError: (err) => log.warn({ err }, "database connection lost"),
-  });
+  // a backup restore staged before the restart is applied now, before anything reads the data
+  let restoring = readStaged(config.dataDir, log);
+  if (restoring && restoring.store !== (config.dbUrl ? "postgres" : "sqlite")) {
+    log.error({ store: restoring.store }, "a staged backup restore is for another store; discarded");
+    discardStaged(config.dataDir);
+    restoring = null;
+  }
+  if (restoring?.store === "sqlite") swapInSqlite(config.dataDir);
+  const open = () =>
+    openDatabase({
+      url: config.dbUrl,
+      sqliteFile: join(config.dataDir, "data.db"),
+      sqliteSynchronous: config.sqliteSynchronous,
+      maxConnections: config.dbMaxConnections,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+      onIdleError: (err) => log.warn({ err }, "database connection lost"),
+    });
+  let rawDb: Database;
+  try {
+    rawDb = await open();
+  } catch (err) {
+    if (restoring?.store !== "sqlite") throw err;
+    log.error({ err }, "the restored database did not open; the previous data is back");
+    undoSqlite(config.dataDir);
+    discardStaged(config.dataDir);
+    restoring = null;
+    rawDb = await open();
+  }
+  if (restoring?.store === "postgres") {
+    try {
+      await importStagedDump(rawDb, config.dataDir);
+    } catch (err) {
+      log.error({ err }, "the backup restore failed and was rolled back; the previous data is kept");
+      discardStaged(config.dataDir);
+      restoring = null;
+    }
+  }
+  if (restoring) {
+    swapInStorage(config.dataDir, restoring);
+    finishRestore(config.dataDir);
+    log.warn({ created: restoring.created }, "a backup was restored");
+  }
   const tracing =
     config.tracing === "on" || (config.tracing === "auto" && tracingEnabled(process.env))
       ? new Tracing(BASALT_VERSION)
@@ -306,6 +352,16 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
     });
     await jobs.init();
     const cron = new CronService(jobs, log);
+    const backups = new BackupsService({
+      db,
+      dataDir: config.dataDir,
+      settings,
+      cron,
+      log,
+      version: BASALT_VERSION,
+      filesInS3: () => settings.get().s3.enabled,
+    });
+    backups.start();
     stopJobs = async () => {
       cron.stop();
       await jobs.stop(config.shutdownTimeoutMs);
@@ -418,6 +474,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
       jobs,
       cron,
       webhooks,
+      backups,
       installer: new InstallerService(),
       logs,
       logger,

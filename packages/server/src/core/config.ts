@@ -10,6 +10,8 @@ export interface BasaltConfig {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Maximum request body size in bytes. */
   bodyLimit: number;
+  /** The most bytes of a backup uploaded to `POST /api/backups/upload`. */
+  backupMaxUploadBytes: number;
   /** How long shutdown waits for in-flight requests, in milliseconds. */
   shutdownTimeoutMs: number;
   /** SQLite `synchronous` mode: NORMAL survives a process crash, FULL also a power loss. */
@@ -130,6 +132,7 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   origins: ["*"],
   logLevel: "info",
   bodyLimit: 32 * 1024 * 1024,
+  backupMaxUploadBytes: 4 * 1024 ** 3,
   shutdownTimeoutMs: 10_000,
   sqliteSynchronous: "NORMAL",
   dbUrl: "",

@@ -19,6 +19,11 @@ export interface TestServer {
   fetch(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
   /** Stops the server and removes the data folder. */
   stop(): Promise<void>;
+  /**
+   * Resolves when the server has restarted itself (after a backup restore) and listens again on the same
+   * address; `basalt` is then the new instance.
+   */
+  restarted(): Promise<void>;
 }
 
 /** The superuser every test server starts with. */
@@ -59,12 +64,37 @@ export async function startServer(
     if (!dataDir) await database?.drop();
     throw err;
   }
-  const basalt = started;
+  let basalt = started;
   opts.beforeListen?.(basalt);
   const url = await basalt.listen();
+  // a backup restore restarts the server: a new Basalt on the same data and port (no superuser upsert: the
+  // restored data decides who exists)
+  let waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  const restartable = (b: Basalt) => {
+    b.onRestart(async () => {
+      const done = waiters;
+      waiters = [];
+      try {
+        const next = await createApp(
+          { ...full, http: url.replace(/^http:\/\//, "") },
+          opts.logger ?? pino({ level: "silent" }),
+        );
+        restartable(next);
+        await next.listen();
+        basalt = next;
+        for (const w of done) w.resolve();
+      } catch (err) {
+        for (const w of done) w.reject(err);
+      }
+    });
+  };
+  restartable(basalt);
   return {
-    basalt,
+    get basalt() {
+      return basalt;
+    },
     url,
+    restarted: () => new Promise<void>((resolve, reject) => waiters.push({ resolve, reject })),
     dataDir: dir,
     store,
     sdk: () => {
