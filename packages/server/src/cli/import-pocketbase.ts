@@ -9,6 +9,7 @@ import {
   type PbSource,
   planCollections,
   pocketbaseDump,
+  readPbSettings,
   sourceCounts,
 } from "../core/transfer/pocketbase/index.js";
 import { type Database, openDatabase } from "../db/index.js";
@@ -61,7 +62,8 @@ export async function runImportPocketbase(pbData: string, opts: ImportPocketbase
     if (!url) prepareDataDir(dir);
     else mkdirSync(dir, { recursive: true });
     src = openPocketBase(pbData, join(dir, `.pocketbase-source-${process.pid}`));
-    const plans = planCollections(src);
+    const settings = readPbSettings(src);
+    const plans = planCollections(src, settings.providers);
     const counts = sourceCounts(src, plans);
     console.log(
       `PocketBase ${src.layout === "0.22" ? "0.22" : "0.23+"} data folder ${src.dir}: ${plans.length} collections, ${Object.values(counts).reduce((a, b) => a + b, 0)} records.`,
@@ -70,15 +72,23 @@ export async function runImportPocketbase(pbData: string, opts: ImportPocketbase
     // refused before any file is copied; the import checks again inside its transaction
     await refuseNonEmpty(db);
 
-    // the files are staged first and put in place once the records have committed
+    // the files are staged first and put in place once the records have committed; a PocketBase that kept
+    // them in S3 has none to copy: the imported S3 settings point Basalt at the same bucket and keys
+    const s3 = settings.value?.s3 as { enabled?: boolean; bucket?: string } | undefined;
     staged = true;
-    const files = await copyPocketBaseFiles(
-      src.dir,
-      plans.map((p) => p.collection.id),
-      new LocalStorage(staging),
-    );
+    const files = s3?.enabled
+      ? { files: 0, bytes: 0, stored: new Set<string>() }
+      : await copyPocketBaseFiles(
+          src.dir,
+          plans.map((p) => p.collection.id),
+          new LocalStorage(staging),
+        );
     const refs: FileRefs = new Set();
-    const summary = await importDump(db, pocketbaseDump(src, plans, counts, refs), progress.update);
+    const summary = await importDump(
+      db,
+      pocketbaseDump(src, plans, counts, refs, settings.value),
+      progress.update,
+    );
     progress.stop();
     const pbDir = src.dir;
     src.close();
@@ -97,6 +107,20 @@ export async function runImportPocketbase(pbData: string, opts: ImportPocketbase
     console.log(
       `Imported ${summary.collections} collections and ${Object.values(summary.records).reduce((a, b) => a + b, 0)} records into ${to}; every count matches the PocketBase source.`,
     );
+    if (settings.value)
+      console.log(
+        "Imported the settings (application, SMTP, S3, logs; OAuth2 providers of 0.22 into its auth collections).",
+      );
+    if (settings.encrypted)
+      console.error(
+        "Warning: PocketBase's settings are encrypted (--encryptionEnv) and were left out: set them again in the dashboard.",
+      );
+    if (s3?.enabled) {
+      console.log(
+        `The uploaded files stay in the S3 bucket ${String(s3.bucket)}, which Basalt now uses too.`,
+      );
+      return;
+    }
     console.log(`Copied ${files.files} uploaded files (${files.bytes} bytes) to ${storageDir}.`);
     const missing = [...refs].filter((key) => !files.stored.has(key));
     if (missing.length) {

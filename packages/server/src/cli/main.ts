@@ -390,7 +390,7 @@ program
   .addOption(dbOption())
   .addHelpText(
     "after",
-    "\nStop PocketBase first. Settings (SMTP, S3, OAuth2 providers) are not imported: set them again in the dashboard.",
+    "\nStop PocketBase first. Settings encrypted with PocketBase's --encryptionEnv cannot be read and are left out.",
   )
   .action(runImportPocketbase);
 

@@ -144,6 +144,14 @@ function build023(pbData: string): void {
     CREATE INDEX idx__collections_type on _collections (type);
     CREATE TABLE _migrations (file VARCHAR(255) PRIMARY KEY NOT NULL, applied INTEGER NOT NULL);
   `);
+  db.prepare("INSERT INTO _params (id, value, created, updated) VALUES ('settings', ?, ?, ?)").run(
+    JSON.stringify({
+      meta: { appName: "Carol's notes", appURL: "https://notes.example.com", hideControls: false },
+      logs: { maxDays: 7, minLevel: 0, logIP: true, logAuthId: false },
+    }),
+    DATE,
+    DATE,
+  );
   const addCollection = db.prepare(
     `INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule, deleteRule, options, created, updated)
      VALUES (@id, @system, @type, @name, @fields, @indexes, @listRule, @viewRule, @createRule, @updateRule, @deleteRule, @options, @created, @updated)`,
@@ -352,6 +360,7 @@ async function checkImported(s: Served): Promise<void> {
   const auth = await carol.collection("users").authWithPassword(CAROL.email, CAROL.password);
   expect(auth.record).toMatchObject({ id: CAROL_ID, name: "Carol", verified: true });
 
+  expect((await su.settings.getAll()).meta.appName).toBe("Carol's notes");
   const users = await su.collections.getOne("users");
   expect(users.authRule).toBe("verified = true");
   expect(users.authToken.duration).toBe(604800);

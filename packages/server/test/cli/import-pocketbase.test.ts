@@ -115,6 +115,16 @@ async function makePocketBase022(root: string): Promise<void> {
         })
       ).token,
     );
+    // settings as 0.22 keeps them: the OAuth2 providers live here, not in the collections
+    await call(
+      "PATCH",
+      "/api/settings",
+      {
+        meta: { appName: "Old PB app", appUrl: "https://old.example.com/" },
+        googleAuth: { enabled: true, clientId: "g-client", clientSecret: "g-secret" },
+      },
+      token,
+    );
     const users = await call("GET", "/api/collections/users", undefined, token);
     made.users = String(users.id);
     // 0.22's collection shape: `schema` with options nested, `@request.data` in rules
@@ -310,6 +320,12 @@ async function checkImported(s: Served): Promise<void> {
   expect(field(comments, "post")).toMatchObject({ cascadeDelete: true, maxSelect: 1 });
   const users = await su.collections.getOne("users");
   expect(users.passwordAuth).toEqual({ enabled: true, identityFields: ["email", "username"] });
+  // 0.22's settings: the application's name and URL, and the OAuth2 provider moved into the auth collection
+  expect(users.oauth2.enabled).toBe(true);
+  expect(users.oauth2.providers).toEqual([expect.objectContaining({ name: "google", clientId: "g-client" })]);
+  expect(users.oauth2.providers[0].clientSecret).toBeUndefined();
+  const settings = await su.settings.getAll();
+  expect(settings.meta).toMatchObject({ appName: "Old PB app", appURL: "https://old.example.com" });
   expect(field(users, "username")).toMatchObject({ type: "text", required: true });
 
   // records and relations, read under the imported rules
@@ -378,6 +394,7 @@ describe("basalt import-pocketbase (PocketBase 0.22 data folder)", () => {
         expect(r.stdout).toMatch(/_superusers: 1 of 1 records/);
         expect(r.stdout).toMatch(/users: 2 of 2 records/);
         expect(r.stdout).toMatch(/Copied 3 uploaded files/);
+        expect(r.stdout).toContain("Imported the settings");
         // the source was opened read-only: not one byte changed
         expect(folderHash(pbData)).toBe(before);
 

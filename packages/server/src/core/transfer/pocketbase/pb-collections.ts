@@ -134,7 +134,11 @@ interface PbRow {
 }
 
 /** The create-collection input a 0.22 `_collections` row amounts to in 0.23's shape. */
-function legacyInput(src: PbSource, row: PbRow): Record<string, unknown> {
+function legacyInput(
+  src: PbSource,
+  row: PbRow,
+  providers: readonly Record<string, unknown>[],
+): Record<string, unknown> {
   const options = parseJson(row.options, {});
   const o = isPlainObject(options) ? options : {};
   const schema = parseJson(row.schema, []);
@@ -200,7 +204,12 @@ function legacyInput(src: PbSource, row: PbRow): Record<string, unknown> {
       authRule: o.onlyVerified === true ? "verified = true" : "",
       manageRule,
       passwordAuth: { enabled: identityFields.length > 0, identityFields },
-      oauth2: { enabled: false, mappedFields: { id: "", name: "", username: "username", avatarURL: "" } },
+      // 0.22 kept the providers in the settings, for every auth collection that allowed OAuth2
+      oauth2: {
+        enabled: o.allowOAuth2Auth === true && providers.length > 0,
+        providers: o.allowOAuth2Auth === true ? structuredClone(providers) : [],
+        mappedFields: { id: "", name: "", username: "username", avatarURL: "" },
+      },
     });
     indexes = [
       `CREATE UNIQUE INDEX \`idx_username_${row.id}\` ON \`${row.name}\` (\`username\` COLLATE NOCASE)`,
@@ -263,7 +272,10 @@ function currentInput(row: PbRow): Record<string, unknown> {
  * user collection is checked as the API would check it (fields, indexes, rules); the first problem stops the
  * import before anything is written.
  */
-export function planCollections(src: PbSource): PlannedCollection[] {
+export function planCollections(
+  src: PbSource,
+  legacyProviders: readonly Record<string, unknown>[] = [],
+): PlannedCollection[] {
   const rows = src.db.prepare(`SELECT * FROM "_collections" ORDER BY rowid`).all() as PbRow[];
   const system = new Map(initialCollections().map((c) => [c.name, c]));
   const plans: PlannedCollection[] = [];
@@ -311,7 +323,7 @@ export function planCollections(src: PbSource): PlannedCollection[] {
     if (!["base", "auth", "view"].includes(row.type))
       collectionError(row.name, `the collection type ${row.type} is unknown`);
     const type = row.type as CollectionType;
-    const input = legacy ? legacyInput(src, row) : currentInput(row);
+    const input = legacy ? legacyInput(src, row, legacyProviders) : currentInput(row);
     const { collection, errors } = applyCollectionInput(newCollection(type, row.name, row.id), input, true);
     if (Object.keys(errors).length) reportErrors(row.name, errors);
     collection.system = row.system === 1 || row.system === true;

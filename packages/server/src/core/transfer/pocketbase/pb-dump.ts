@@ -66,6 +66,7 @@ export async function* pocketbaseDump(
   plans: readonly PlannedCollection[],
   counts: Record<string, number>,
   refs: FileRefs,
+  settings: Record<string, unknown> | null = null,
 ): AsyncGenerator<string> {
   const header: DumpHeader = {
     format: DUMP_FORMAT,
@@ -76,6 +77,12 @@ export async function* pocketbaseDump(
   yield JSON.stringify(header);
   const ordered = dependencyOrder(plans.map((p) => p.collection));
   for (const c of ordered) yield JSON.stringify({ type: "collection", data: c });
+  const now = nowDateTime();
+  if (settings)
+    yield JSON.stringify({
+      type: "param",
+      data: { id: "settings", value: settings, created: now, updated: now },
+    });
   for (const c of ordered) {
     const plan = plans.find((p) => p.collection === c)!;
     if (c.type === "view" || !plan.table) continue;
@@ -105,5 +112,5 @@ export async function* pocketbaseDump(
       if (++n % 1000 === 0) await new Promise((r) => setImmediate(r));
     }
   }
-  yield JSON.stringify({ type: "end", counts, params: 0 });
+  yield JSON.stringify({ type: "end", counts, params: settings ? 1 : 0 });
 }
