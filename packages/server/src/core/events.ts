@@ -106,6 +106,8 @@ export interface RecordEnrichEvent extends HookEvent {
   /** The record's JSON as it will be sent. */
   record: Record<string, unknown>;
   readonly auth: RequestAuth | null;
+  /** `"expand"` for a record loaded by `expand`, else the request's rule context (`"default"`, …). */
+  readonly context?: string;
 }
 
 /** A request about one collection (records CRUD, auth flows, collection requests). */

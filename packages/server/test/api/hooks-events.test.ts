@@ -50,7 +50,8 @@ export default function (app: HookApi) {
     (app[name] as (h: (e: any) => unknown) => string)((e) => {
       const c = e.collection?.name;
       if (c === "_superusers" || c === "_mfas" || c === "_otps") return e.next();
-      log.push(c ? name + ":" + c : name);
+      // records loaded by expand are marked: PocketBase runs onRecordEnrich on them in the expand context
+      log.push((c ? name + ":" + c : name) + (e.context === "expand" ? "@expand" : ""));
       return e.next();
     });
   }
@@ -156,6 +157,39 @@ describe("event order, PocketBase-style", () => {
       "onRecordCreateExecute:posts",
       "onRecordAfterCreateSuccess:posts",
       "onRecordEnrich:posts",
+    ]);
+  });
+
+  it("onRecordEnrich runs for expanded records too (once per record, expand context), both directions", async () => {
+    const { body: post } = await json("/api/collections/posts/records", "POST", { title: "parent" }, "");
+    for (const text of ["a", "b"])
+      expect((await json("/api/collections/comments/records", "POST", { text, post: post.id })).status).toBe(
+        200,
+      );
+    await events();
+    const list = await json(
+      `/api/collections/comments/records?filter=${encodeURIComponent(`post='${post.id}'`)}&expand=post`,
+      "GET",
+      undefined,
+      "",
+    );
+    expect(list.body.items.map((c: { expand: { post: { id: string } } }) => c.expand.post.id)).toEqual([
+      post.id,
+      post.id,
+    ]);
+    expect((await events()).sort()).toEqual([
+      "onRecordEnrich:comments",
+      "onRecordEnrich:comments",
+      "onRecordEnrich:posts@expand",
+      "onRecordsListRequest:comments",
+    ]);
+    const view = await json(`/api/collections/posts/records/${post.id}?expand=comments_via_post`, "GET");
+    expect(view.body.expand.comments_via_post).toHaveLength(2);
+    expect((await events()).sort()).toEqual([
+      "onRecordEnrich:comments@expand",
+      "onRecordEnrich:comments@expand",
+      "onRecordEnrich:posts",
+      "onRecordViewRequest:posts",
     ]);
   });
 

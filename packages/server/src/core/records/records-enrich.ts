@@ -42,6 +42,29 @@ export interface EnrichContext {
   readonly authCollectionId: string | null;
   /** The expanded records this response (or realtime event, or batch) may still load and emit. */
   readonly budget: ExpandBudget;
+  /**
+   * Runs `onRecordEnrich` on the JSON of expanded records of a collection (in the `expand` context, as
+   * PocketBase does), returning what the handlers left; absent when no handler is bound.
+   */
+  readonly enrichExpanded?: (
+    collection: Collection,
+    records: Record<string, unknown>[],
+  ) => Promise<Record<string, unknown>[]>;
+}
+
+/** `e.enrichExpanded` over one expanded level, keeping the sizes of records a handler replaced. */
+async function enrichedLevel(
+  e: EnrichContext,
+  collection: Collection,
+  json: Record<string, unknown>[],
+  sizes: Sizes,
+): Promise<Record<string, unknown>[]> {
+  if (!e.enrichExpanded || !json.length) return json;
+  const after = await e.enrichExpanded(collection, json);
+  after.forEach((o, i) => {
+    if (o !== json[i] && sizes.has(json[i])) sizes.set(o, sizes.get(json[i])!);
+  });
+  return after;
 }
 
 /**
@@ -136,7 +159,7 @@ async function expandInto(
       const found = await relatedRows(e, collection, name, ids);
       if (!found) continue;
       const { target, field, rows: related } = found;
-      const json = await enrichLevel(e, target, related, sub, sizes);
+      const json = await enrichedLevel(e, target, await enrichLevel(e, target, related, sub, sizes), sizes);
       const byId = new Map(json.map((j) => [String(j.id), j]));
       rows.forEach((row, i) => {
         const hits = valueList(fieldValue(field, row))
@@ -153,7 +176,7 @@ async function expandInto(
     const found = await backRelatedRows(e, collection, via[1], via[2], parentIds);
     if (!found) continue;
     const { source, field: backField, rows: children } = found;
-    const json = await enrichLevel(e, source, children, sub, sizes);
+    const json = await enrichedLevel(e, source, await enrichLevel(e, source, children, sub, sizes), sizes);
     const single = !isMultiValued(backField) && hasUniqueIndex(source, backField.name);
     const byParent = new Map<string, Record<string, unknown>[]>();
     children.forEach((child, k) => {

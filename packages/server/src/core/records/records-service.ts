@@ -495,10 +495,20 @@ export class RecordsService {
     const expand = opts.expand ? parseExpand(opts.expand) : null;
     const e = this.enrichContext(req, !!expand?.size, opts.budget ?? this.expandBudget());
     const out = await enrichRows(e, collection, rows, expand, fields);
+    return this.triggerEnrich(collection, out, req, req.context ?? "default");
+  }
+
+  /** `onRecordEnrich` on each record JSON of a collection: what the handlers left of them, in order. */
+  private async triggerEnrich(
+    collection: Collection,
+    out: Record<string, unknown>[],
+    req: RecordRequest,
+    context: string,
+  ): Promise<Record<string, unknown>[]> {
     const hook = this.deps.hooks?.onRecordEnrich;
     if (!hook?.hasFor(collection)) return out;
     for (let i = 0; i < out.length; i++) {
-      const ev = { collection, record: out[i], auth: req.auth };
+      const ev = { collection, record: out[i], auth: req.auth, context };
       await hook.trigger(ev);
       out[i] = ev.record;
     }
@@ -507,6 +517,7 @@ export class RecordsService {
 
   private enrichContext(req: RecordRequest, expanding: boolean, budget: ExpandBudget): EnrichContext {
     const ctx = this.queryContext(req);
+    const hook = this.deps.hooks?.onRecordEnrich;
     return {
       collections: this.deps.collections,
       ctx,
@@ -514,6 +525,13 @@ export class RecordsService {
       authId: req.auth ? String(req.auth.record.id) : null,
       authCollectionId: req.auth?.collection.id ?? null,
       budget,
+      // expanded records go through onRecordEnrich too, in the `expand` context (as in PocketBase)
+      ...(expanding && hook
+        ? {
+            enrichExpanded: (c: Collection, json: Record<string, unknown>[]) =>
+              this.triggerEnrich(c, json, req, "expand"),
+          }
+        : {}),
     };
   }
 
