@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type PocketBase from "pocketbase";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import yazl from "yazl";
+import { testStore } from "../harness/dialects.js";
 import { startS3, type TestS3 } from "../harness/s3.js";
 import { startServer, superuserSdk, type TestServer } from "../harness/server.js";
 
@@ -318,6 +319,55 @@ describe("backups through the pocketbase SDK", () => {
     await pb.settings.update({ backups: { cron: "" } });
     expect((await pb.crons.getFullList()).map((c) => c.id)).not.toContain("__pbAutoBackup__");
   });
+});
+
+describe("backups: bounds", () => {
+  let small: TestServer;
+  beforeAll(async () => {
+    small = await startServer({ backupMaxUploadBytes: 4096 });
+  });
+  afterAll(async () => {
+    await small?.stop();
+  });
+
+  it("one backup at a time; uploads over backupMaxUploadBytes are refused", async () => {
+    const app = small.basalt.app;
+    const [a, b] = await Promise.allSettled([app.backups.create(), app.backups.create()]);
+    expect(a.status).toBe("fulfilled");
+    expect(b.status).toBe("rejected");
+    expect(String((b as PromiseRejectedResult).reason.message)).toMatch(/^Try again later/);
+    const admin = await superuserSdk(small);
+    const upload = new FormData();
+    upload.append("file", new Blob([Buffer.alloc(8192)]), "big.zip");
+    const res = await small.fetch("/api/backups/upload", {
+      method: "POST",
+      token: admin.authStore.token,
+      body: upload,
+    });
+    expect([400, 413]).toContain(res.status);
+    expect((await admin.backups.getFullList()).map((x) => x.key)).not.toContain("big.zip");
+    expect(await admin.backups.getFullList()).toHaveLength(1);
+  });
+
+  // the point is the missing handler, not the store: SQLite only
+  it.skipIf(testStore() === "postgres")(
+    "an embedded Basalt without a restart handler refuses a restore",
+    async () => {
+      const { createApp } = await import("../../src/main.js");
+      const { pino } = await import("pino");
+      const { mkdtempSync, rmSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const dir = mkdtempSync(join(tmpdir(), "basalt-norestart-"));
+      const bare = await createApp({ dataDir: dir, http: "127.0.0.1:0" }, pino({ level: "silent" }));
+      try {
+        const key = await bare.app.backups.create();
+        await expect(bare.app.backups.restore(key)).rejects.toThrow(/cannot restart itself/);
+      } finally {
+        await bare.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe("backups stored in S3 (backups.s3, s3rver on loopback)", () => {
