@@ -13,7 +13,8 @@ export function registerHealth(server: FastifyInstance, app: App): void {
     await app.db.ping();
     const data: Record<string, unknown> = {};
     if (request.auth?.isSuperuser) {
-      data.canBackup = true;
+      // false while a backup or restore runs (PocketBase's meaning: another one would be refused now)
+      data.canBackup = app.backups.busy === null;
       data.possibleProxyHeader = request.headers["x-forwarded-for"] ? "X-Forwarded-For" : "";
       // the address superuserIPs and the rate limits see (trusted-proxy settings applied)
       data.realIP = clientIp(app, request);

@@ -332,11 +332,16 @@ describe("backups: bounds", () => {
 
   it("one backup at a time; uploads over backupMaxUploadBytes are refused", async () => {
     const app = small.basalt.app;
-    const [a, b] = await Promise.allSettled([app.backups.create(), app.backups.create()]);
+    const admin = await superuserSdk(small);
+    const first = app.backups.create();
+    // while it runs, another is refused and /api/health tells superusers so
+    const health = await admin.health.check();
+    expect(health.data.canBackup).toBe(false);
+    const [a, b] = await Promise.allSettled([first, app.backups.create()]);
     expect(a.status).toBe("fulfilled");
     expect(b.status).toBe("rejected");
     expect(String((b as PromiseRejectedResult).reason.message)).toMatch(/^Try again later/);
-    const admin = await superuserSdk(small);
+    expect((await admin.health.check()).data.canBackup).toBe(true);
     const upload = new FormData();
     upload.append("file", new Blob([Buffer.alloc(8192)]), "big.zip");
     const res = await small.fetch("/api/backups/upload", {

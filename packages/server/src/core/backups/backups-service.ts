@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -44,6 +44,9 @@ export interface BackupsDeps {
 /** The cron job id of the scheduled backups (PocketBase's). */
 export const AUTO_BACKUP_CRON_ID = "__pbAutoBackup__";
 
+/** The data folder's folder for archives being made or checked (removed at start). */
+const WORK_DIR = ".backups-tmp";
+
 const BUSY = "Try again later - another backup/restore process has already been started.";
 
 function formatModified(d: Date): string {
@@ -64,8 +67,12 @@ export class BackupsService {
 
   constructor(private readonly deps: BackupsDeps) {}
 
-  /** Registers the scheduled backups from the settings now and whenever they change. */
+  /**
+   * Registers the scheduled backups from the settings now and whenever they change; removes work files a
+   * stopped process left behind.
+   */
   start(): void {
+    rmSync(join(this.deps.dataDir, WORK_DIR), { recursive: true, force: true });
     this.schedule();
     this.deps.settings.onApplied(() => this.schedule());
   }
@@ -114,7 +121,7 @@ export class BackupsService {
 
   /** A private work folder inside the data folder (same file system, so finished files are moved, not copied). */
   private async workDir(): Promise<string> {
-    const base = join(this.deps.dataDir, ".backups-tmp");
+    const base = join(this.deps.dataDir, WORK_DIR);
     await mkdir(base, { recursive: true });
     return mkdtemp(join(base, "w-"));
   }
