@@ -511,6 +511,11 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
         throw forbidden("The request doesn't satisfy the collection requirements to authenticate.");
       },
       truncateCollection: async (c) => {
+        // with delete hooks bound, record by record through them (as PocketBase always does)
+        if (await records.truncateHooked(c)) {
+          await files.discard([], [collectionFilesPrefix(c.id)]);
+          return;
+        }
         const cascaded: { collection: Collection; id: string }[] = [];
         await truncateCollection(db, collections.list(), c, (dep, row) =>
           cascaded.push({ collection: dep, id: String(row.id) }),

@@ -220,6 +220,28 @@ describe("event order, PocketBase-style", () => {
     ]);
   });
 
+  it("truncate deletes record by record through the delete hooks (cascade included), as PocketBase does", async () => {
+    const { body: post } = await json("/api/collections/posts/records", "POST", { title: "to truncate" }, "");
+    await json("/api/collections/comments/records", "POST", { text: "c", post: post.id });
+    const count = async (c: string) =>
+      (await json(`/api/collections/${c}/records?perPage=1`, "GET")).body.totalItems;
+    const posts = await count("posts");
+    const comments = await count("comments");
+    expect(posts).toBeGreaterThan(0);
+    await events();
+    expect((await json("/api/collections/posts/truncate", "DELETE")).status).toBe(204);
+    const seen = await events();
+    const times = (name: string) => seen.filter((x) => x === name).length;
+    expect(times("onRecordDelete:posts")).toBe(posts);
+    expect(times("onRecordDeleteExecute:posts")).toBe(posts);
+    expect(times("onRecordAfterDeleteSuccess:posts")).toBe(posts);
+    expect(times("onRecordDelete:comments")).toBe(comments);
+    expect(times("onRecordAfterDeleteSuccess:comments")).toBe(comments);
+    expect(seen.filter((x) => x.startsWith("onRecordDeleteRequest"))).toEqual([]);
+    expect(await count("posts")).toBe(0);
+    expect(await count("comments")).toBe(0);
+  });
+
   it("cascade: each dependant's delete hooks run inside the parent's execute, after-success after commit", async () => {
     const { body: post } = await json("/api/collections/posts/records", "POST", { title: "parent" }, "");
     await json("/api/collections/comments/records", "POST", { text: "c", post: post.id });

@@ -424,6 +424,44 @@ export class RecordsService {
     await this.deleteRows(collection, id);
   }
 
+  /**
+   * Empties a collection the way PocketBase does, when delete model hooks are bound (else returns false and
+   * does nothing: a bulk delete is then the same): in one transaction, every record deleted as the system,
+   * 500 ids at a time, its cascade included, with the hooks around each deletion; the events (realtime,
+   * webhooks, `…AfterDeleteSuccess`) follow the commit. A handler's throw rolls the whole truncation back;
+   * a handler that answers without going on keeps its record.
+   */
+  async truncateHooked(collection: Collection): Promise<boolean> {
+    if (!this.hooked("Delete", collection)) return false;
+    const system: RecordRequest = { auth: null, system: true, method: "DELETE", context: "default" };
+    await this.transaction(async (records) => {
+      const q = records.queryContext(system).q;
+      const t = q.dialect.quoteIdent;
+      // in id order, past the last one seen: a record a handler kept (answering without going on) stays
+      // behind, and the truncation still ends
+      let last = "";
+      for (;;) {
+        const ids = (
+          await q.all<{ id: string }>(
+            `SELECT ${t("id")} FROM ${t(collection.name)} WHERE ${t("id")} > ? ORDER BY ${t("id")} LIMIT 500`,
+            [last],
+          )
+        ).map((r) => String(r.id));
+        if (!ids.length) return;
+        last = ids[ids.length - 1];
+        for (const id of ids) {
+          try {
+            await records.delete(collection, id, system);
+          } catch (err) {
+            // already gone with an earlier record's cascade
+            if (!(err instanceof ApiError && err.status === 404)) throw err;
+          }
+        }
+      }
+    });
+    return true;
+  }
+
   /** Deletes `id` and its cascade, with the delete model hooks around each record's deletion. */
   private async deleteHooked(collection: Collection, id: string): Promise<void> {
     const hooks = this.deps.hooks as AppHooks;
