@@ -383,6 +383,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
       {
         idleTimeoutMs: config.realtimeIdleTimeoutMs,
         maxBufferBytes: config.realtimeMaxBufferBytes,
+        maxBufferBytesTotal: config.realtimeMaxBufferBytesTotal,
         maxClients: config.realtimeMaxClients,
         maxClientsPerIp: config.realtimeMaxClientsPerIp,
         maxSubscriptionBytesPerClient: config.realtimeMaxSubscriptionBytes,

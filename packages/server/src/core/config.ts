@@ -40,6 +40,8 @@ export interface BasaltConfig {
   realtimeIdleTimeoutMs: number;
   /** Unsent realtime bytes a client may have before it is disconnected. */
   realtimeMaxBufferBytes: number;
+  /** Unsent realtime bytes of all clients together: each client may hold its share (this / clients). */
+  realtimeMaxBufferBytesTotal: number;
   /** SSE streams open at once on this instance (429 above it). */
   realtimeMaxClients: number;
   /** SSE streams open at once from one client address, an IPv6 /64 counting as one (429 above it). */
@@ -147,6 +149,7 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   trustedProxies: [],
   realtimeIdleTimeoutMs: 5 * 60_000,
   realtimeMaxBufferBytes: 1 << 20,
+  realtimeMaxBufferBytesTotal: 64 << 20,
   realtimeMaxClients: 5_000,
   realtimeMaxClientsPerIp: 100,
   realtimeMaxSubscriptionBytes: 256 * 1024,

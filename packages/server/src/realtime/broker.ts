@@ -21,6 +21,12 @@ import type { Topic } from "./topics.js";
 export interface RealtimeOptions extends RealtimeLimits {
   /** Unsent bytes a client may have before it is disconnected. */
   maxBufferBytes: number;
+  /**
+   * Unsent bytes of all clients together: each client may hold an equal share of it (at most
+   * `maxBufferBytes`), so that many slow readers, or an instance that falls behind, cannot hold
+   * `maxBufferBytes` times the number of clients.
+   */
+  maxBufferBytesTotal?: number;
   /** A client that receives nothing for this long is disconnected (the SDK reconnects). */
   idleTimeoutMs: number;
   /**
@@ -30,10 +36,11 @@ export interface RealtimeOptions extends RealtimeLimits {
   flushWindowMs?: number;
 }
 
-/** PocketBase's limits: 5 minutes idle; 1 MiB of unsent events per client. */
+/** PocketBase's limits: 5 minutes idle; 1 MiB of unsent events per client; 64 MiB for all. */
 export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = {
   ...DEFAULT_REALTIME_LIMITS,
   maxBufferBytes: 1 << 20,
+  maxBufferBytesTotal: 64 << 20,
   idleTimeoutMs: 5 * 60_000,
 };
 
@@ -72,6 +79,8 @@ export class RealtimeBroker {
   private checks = 0;
   private droppedCount = 0;
   private readonly flusher: FrameFlusher;
+  /** Unsent bytes each client may hold now: its share of the total, read by every client. */
+  private readonly bufferShare = { bytes: 0 };
 
   constructor(
     private readonly deps: BrokerDeps,
@@ -79,6 +88,7 @@ export class RealtimeBroker {
   ) {
     this.usage = new RealtimeUsage(options);
     this.flusher = new FrameFlusher(options.flushWindowMs ?? DEFAULT_FLUSH_WINDOW_MS);
+    this.resizeBufferShare();
     this.unsubscribe = deps.bus.subscribe((message) => {
       // taken on arrival: the reloads triggered by earlier control messages
       const ready = deps.ready?.();
@@ -94,6 +104,14 @@ export class RealtimeBroker {
       Math.min(10_000, Math.max(50, options.idleTimeoutMs / 4)),
     );
     this.sweeper.unref();
+  }
+
+  private resizeBufferShare(): void {
+    const total = this.options.maxBufferBytesTotal ?? Number.POSITIVE_INFINITY;
+    this.bufferShare.bytes = Math.min(
+      this.options.maxBufferBytes,
+      Math.floor(total / Math.max(1, this.clients.size)),
+    );
   }
 
   private closeIdle(): void {
@@ -149,12 +167,14 @@ export class RealtimeBroker {
    */
   connect(res: RealtimeOutput, ip: string): RealtimeClient {
     const id = randomString(40);
-    const client = new RealtimeClient(id, ip, res, this.options.maxBufferBytes, this.flusher, (c) => {
+    const client = new RealtimeClient(id, ip, res, this.bufferShare, this.flusher, (c) => {
       this.clients.delete(c.id);
+      this.resizeBufferShare();
       this.usage.disconnected(c.ip, c.subscriptionBytes);
       if (c.dropped) this.droppedCount++;
     });
     this.clients.set(id, client);
+    this.resizeBufferShare();
     this.usage.connected(ip);
     void this.sendMessage(client, "PB_CONNECT", { clientId: id });
     return client;

@@ -37,7 +37,8 @@ export class RealtimeClient {
     readonly id: string,
     readonly ip: string,
     private readonly res: RealtimeOutput,
-    private readonly maxBufferBytes: number,
+    /** The unsent bytes this client may hold, shared with the broker (it shrinks as clients connect). */
+    private readonly bufferLimit: { readonly bytes: number },
     private readonly flusher: FrameFlusher,
     private readonly onClose: (client: RealtimeClient) => void,
   ) {
@@ -67,7 +68,7 @@ export class RealtimeClient {
    */
   sendBody(event: string, body: Buffer): boolean {
     if (this.closed) return false;
-    if (this.res.writableLength + this.pendingBytes > this.maxBufferBytes) {
+    if (this.res.writableLength + this.pendingBytes > this.bufferLimit.bytes) {
       this.drop();
       return false;
     }
