@@ -44,6 +44,8 @@ const now = () => performance.timeOrigin + performance.now();
  * arrives. Messages from the parent: {open}, {start}, {stats}.
  */
 function receiver() {
+  // the parent is gone (interrupted): nothing left to report to
+  process.on("disconnect", () => process.exit(0));
   const clients = [];
   const hist = new Uint32Array(BUCKETS);
   const overflow = [];
@@ -379,14 +381,19 @@ async function drive(cfg, writeOne) {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const p = writeOne(n)
       .catch((e) => {
+        if (p.timedOut) return;
         failed.push(n);
         if (failed.length <= 3) console.error(`  write ${n} failed: ${e.message}`);
       })
       .finally(() => inflight.delete(p));
+    p.n = n;
     inflight.add(p);
   }
-  await Promise.all(inflight);
-  return failed;
+  // bounded: a write still unanswered 15 s after the last was issued counts as failed
+  const timeout = new Promise((r) => setTimeout(r, 15_000).unref());
+  await Promise.race([Promise.all(inflight), timeout]);
+  for (const p of inflight) p.timedOut = true;
+  return [...failed, ...[...inflight].map((p) => p.n)];
 }
 
 /** Waits until the receivers have had time to get the last events (bounded). */
