@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
 import { registerBackups } from "./backups.js";
+import { registerApiKeys } from "./api-keys.js";
 import { registerBatch } from "./batch.js";
 import { registerCollections } from "./collections.js";
 import { registerCrons } from "./crons.js";
@@ -59,6 +60,7 @@ export function registerApi(server: FastifyInstance, app: App): void {
   registerBackups(server, app);
   registerFiles(server, app);
   registerWebhooks(server, app);
+  registerApiKeys(server, app);
   registerGraphql(server, app);
   registerOpenApi(server, app);
 }

@@ -152,7 +152,9 @@ export async function checkRateLimit(
   const counter = target.collection
     ? `${target.collection.id}${target.pattern ?? routePattern(request)}${tags.join("")}${rule.audience}`
     : `${rule.label}${rule.audience}`;
-  await hitOrThrow(app, reply, `rl:${counter}:${ip}`, rule);
+  // a request with an API key counts against the key, wherever it comes from (issue 18)
+  const subject = request.auth?.apiKey ? `key:${request.auth.apiKey.id}` : ip;
+  await hitOrThrow(app, reply, `rl:${counter}:${subject}`, rule);
 }
 
 async function hitOrThrow(app: App, reply: FastifyReply, key: string, rule: RateLimitRule): Promise<void> {

@@ -5,10 +5,18 @@ import {
   SUPERUSERS,
   SUPERUSERS_ID,
 } from "../core/collections/index.js";
-import { findRow, findRowBy, insertRow, type RecordRow, updateRow } from "../core/records/index.js";
+import {
+  type ApiKeyScope,
+  findRow,
+  findRowBy,
+  insertRow,
+  type RecordRow,
+  updateRow,
+} from "../core/records/index.js";
 import type { Database } from "../db/index.js";
 import { badRequest, fieldError } from "../errors/index.js";
 import { newRecordId, nowDateTime } from "../util/index.js";
+import { ApiKeysService } from "./api-keys-service.js";
 import { updateAuthRecord } from "./auth-record-writes.js";
 import { MfaService } from "./mfa-service.js";
 import { OtpService } from "./otp-service.js";
@@ -28,6 +36,8 @@ export interface RequestAuth {
   readonly record: RecordRow;
   readonly claims: TokenClaims;
   readonly isSuperuser: boolean;
+  /** Set when the request came with an API key (issue 18): its id, and its scope (null: unrestricted). */
+  readonly apiKey?: { readonly id: string; readonly scope: ApiKeyScope | null };
 }
 
 const EMAIL_RE = /^[^\s@"<>()[\]\\,;:]+@[^\s@"<>()[\]\\,;:]+\.[^\s@"<>()[\]\\,;:]+$/;
@@ -122,13 +132,21 @@ export class AuthService {
     return findRowBy(this.db, collection, "email", email, true);
   }
 
-  /** Reads the `Authorization` header (with or without `Bearer `); an invalid token means a guest (null). */
+  /**
+   * Reads the `Authorization` header (with or without `Bearer `): an invalid token means a guest (null), as in
+   * PocketBase; an API key (`bsk_…`, issue 18) that does not hold throws a 401 instead, so a revoked key is
+   * told, never silently served as a guest.
+   */
   async authenticate(header: string | undefined): Promise<RequestAuth | null> {
     if (!header) return null;
     const token = header.replace(/^bearer\s+/i, "").trim();
     if (!token) return null;
+    if (this.apiKeys && ApiKeysService.isKey(token)) return this.apiKeys.authenticate(token);
     return this.verify(token, "auth");
   }
+
+  /** API keys, once the app plugs them in (none: a key is an invalid token, a guest). */
+  apiKeys: ApiKeysService | null = null;
 
   /**
    * Finds the record for an identity and password. Returns null for a wrong password or unknown identity,

@@ -1,3 +1,4 @@
+export { API_KEY_PREFIX, API_KEYS_TABLE, type ApiKey, ApiKeysService } from "./api-keys-service.js";
 export { type AuthRecordChanges, randomPassword, updateAuthRecord } from "./auth-record-writes.js";
 export { AuthService, isValidEmail, type RequestAuth, superuserInputErrors } from "./auth-service.js";
 export { INSTALLER_TTL_MS, InstallerService } from "./installer.js";

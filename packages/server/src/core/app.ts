@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { AuthService, InstallerService, RateLimiter } from "../auth/index.js";
+import { ApiKeysService, AuthService, InstallerService, RateLimiter } from "../auth/index.js";
 import {
   type Database,
   observeDatabase,
@@ -74,6 +74,8 @@ export interface App {
   readonly db: Database;
   readonly collections: CollectionsService;
   readonly auth: AuthService;
+  /** API keys acting as auth records, with scopes and expiry (`/api/keys`, issue 18). */
+  readonly apiKeys: ApiKeysService;
   /** Record CRUD with every access rule enforced (REST, batch, realtime and hooks go through it). */
   readonly records: RecordsService;
   /** Committed record events (emitted after the transaction commits). */
@@ -294,6 +296,9 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
     // Compiled rules embed the schema: drop them whenever a collection changes.
     collections.onChange(() => clearRulesCache());
     const auth = new AuthService(db, collections);
+    const apiKeys = new ApiKeysService(db, collections, log);
+    await apiKeys.init();
+    auth.apiKeys = apiKeys;
     const events = new EventBus((err, event) => log.error({ err, event }, "event listener failed"));
     const files = new FilesService(new LocalStorage(join(config.dataDir, "storage")), log);
     const hooks = createHooks();
@@ -485,6 +490,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
       recordMatchesRule,
       collections,
       auth,
+      apiKeys,
       records,
       events,
       hooks,

@@ -131,6 +131,14 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
     if (!header) return done();
     app.auth.authenticate(header).then((auth) => {
       request.auth = auth;
+      if (auth?.apiKey && KEY_REFUSED_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) {
+        return done(
+          new ApiError(
+            403,
+            "API keys are for record actions; realtime subscriptions, token refreshes, file tokens and e-mail changes need a signed-in session.",
+          ),
+        );
+      }
       // PocketBase's superuserIPs: a superuser's request from outside the allowlist is refused outright
       if (auth?.isSuperuser && !superuserRequestAllowed(app, request)) return done(superuserIpRefused());
       done();
@@ -149,6 +157,7 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
           ms: Math.round(reply.elapsedTime * 100) / 100,
           ip: request.ip,
           auth: auth ? `${auth.collection.name}/${String(auth.record.id)}` : undefined,
+          apiKey: auth?.apiKey?.id,
           traceId: request.traceContext
             ? trace.getSpan(request.traceContext)?.spanContext().traceId
             : undefined,
@@ -174,6 +183,7 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
       userAgent: request.headers["user-agent"] ?? "",
       auth: auth ? auth.collection.name : "",
       authId: auth ? String(auth.record.id) : "",
+      ...(auth?.apiKey ? { apiKey: auth.apiKey.id } : {}),
       userIP: request.ip,
       remoteIP: request.socket.remoteAddress ?? "",
       ...(failure ? { error: failure.message, details: failure.data } : {}),
@@ -189,6 +199,21 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
   await registerPublicDir(server, { dir: app.config.publicDir, indexFallback: app.config.indexFallback });
   return server;
 }
+
+/**
+ * Routes a request made with an API key may not use (issue 18): a key acts for record actions only, and
+ * these would outlive a revocation (a realtime subscription, a minted token) or change the account itself.
+ */
+const KEY_REFUSED_ROUTES = new Set([
+  "POST /api/realtime",
+  "GET /api/graphql/stream",
+  "POST /api/graphql/stream",
+  "PUT /api/graphql/stream",
+  "DELETE /api/graphql/stream",
+  "POST /api/collections/:collection/auth-refresh",
+  "POST /api/collections/:collection/request-email-change",
+  "POST /api/files/token",
+]);
 
 function endServerSpan(ctx: Context, status: number): void {
   const span = trace.getSpan(ctx);

@@ -26,6 +26,8 @@ export interface RequestLogInput {
   /** The auth collection's name, or "" for a guest. */
   auth: string;
   authId: string;
+  /** The id of the API key the request came with (issue 18), when it did. */
+  apiKey?: string;
   userIP: string;
   remoteIP: string;
   error?: string;
@@ -119,6 +121,7 @@ export class LogsService {
       data.details = input.details ?? {};
     }
     if (s.logAuthId && input.auth) data.authId = input.authId;
+    if (input.apiKey) data.apiKey = input.apiKey;
     if (s.logIP) {
       data.userIP = input.userIP;
       data.remoteIP = input.remoteIP;

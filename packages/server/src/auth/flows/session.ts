@@ -18,6 +18,8 @@ export async function refreshAuth(
 ): Promise<AuthAnswer> {
   const auth: RequestAuth | null = caller.request.auth;
   if (!auth) throw unauthorized("The request requires valid record authorization token.");
+  // a key is not a session: it is never exchanged for a token (issue 18)
+  if (auth.apiKey) throw forbidden("An API key cannot be refreshed into an auth token.");
   if (auth.collection.id !== collection.id) {
     throw forbidden(`The request requires auth record from ${auth.collection.name} collection.`);
   }

@@ -10,7 +10,16 @@ export {
 } from "./field-values/index.js";
 export { planDeletedFiles } from "./files-plan.js";
 export { type FieldsSpec, parseFields, pickFields } from "./pick-fields.js";
-export { type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.js";
+export {
+  API_KEY_ACTIONS,
+  type ApiKeyAction,
+  type ApiKeyScope,
+  checkScope,
+  type RecordRequest,
+  ruleSchema,
+  scopeAllows,
+  toRequestInfo,
+} from "./record-request.js";
 export { type ListOptions, RecordsClient, type RecordsList } from "./records-client.js";
 export { MAX_EXPAND_DEPTH, parseExpand } from "./records-enrich.js";
 export type { ListQuery } from "./records-query.js";

@@ -1,6 +1,27 @@
 import type { RequestAuth } from "../../auth/index.js";
+import { forbidden } from "../../errors/index.js";
 import type { RequestInfo, RuleCollection, RuleSchema } from "../../rules/index.js";
-import type { CollectionsService } from "../collections/index.js";
+import type { Collection, CollectionsService } from "../collections/index.js";
+
+/** The record actions an API key's scope names (issue 18). */
+export const API_KEY_ACTIONS = ["list", "view", "create", "update", "delete"] as const;
+/** One of API_KEY_ACTIONS. */
+export type ApiKeyAction = (typeof API_KEY_ACTIONS)[number];
+/** An API key's scope: collection id → the actions allowed on it; any other collection or action is refused. */
+export type ApiKeyScope = Readonly<Record<string, readonly ApiKeyAction[]>>;
+
+/** Whether the request's API key (if any) may run `action` on `collection`; requests without a scope may. */
+export function scopeAllows(req: RecordRequest, collection: Collection, action: ApiKeyAction): boolean {
+  const scope = req.auth?.apiKey?.scope;
+  if (!scope || req.system) return true;
+  return scope[collection.id]?.includes(action) ?? false;
+}
+
+/** Throws 403 when the request's API key's scope leaves out `action` on `collection`. */
+export function checkScope(req: RecordRequest, collection: Collection, action: ApiKeyAction): void {
+  if (!scopeAllows(req, collection, action))
+    throw forbidden(`The API key's scope does not allow "${action}" on "${collection.name}".`);
+}
 
 /**
  * Who is asking and with what: the context every records-service call takes, so each access rule is

@@ -50,6 +50,8 @@ export interface EnrichContext {
     collection: Collection,
     records: Record<string, unknown>[],
   ) => Promise<Record<string, unknown>[]>;
+  /** Whether an API key's scope lets the caller view a collection's records (absent: no scope to check). */
+  readonly canView?: (collection: Collection) => boolean;
 }
 
 /** `e.enrichExpanded` over one expanded level, keeping the sizes of records a handler replaced. */
@@ -210,7 +212,7 @@ export async function relatedRows(
   const field = collection.fields.find((f) => f.name === name && f.type === "relation");
   if (!field || (field.hidden && !su)) return null;
   const target = e.collections.find(String(field.collectionId));
-  if (!target || (!su && target.viewRule === null)) return null;
+  if (!target || (!su && target.viewRule === null) || e.canView?.(target) === false) return null;
   // counted before the query: an id list past the budget is refused, never sent to the database
   e.budget.load(ids.length);
   return { target, field, rows: await findRowsWithRule(e.expandCtx, target, ids, target.viewRule) };
@@ -234,6 +236,7 @@ export async function backRelatedRows(
   const field = source?.fields.find((f) => f.name === fieldName);
   if (!source || !field || field.type !== "relation" || field.collectionId !== collection.id) return null;
   if (!su && (source.viewRule === null || field.hidden)) return null;
+  if (e.canView?.(source) === false) return null;
   const rows = parentIds.length ? await backRelated(e, source, field, [...parentIds]) : [];
   e.budget.load(rows.length);
   return { source, field, rows };

@@ -25,7 +25,14 @@ import {
   rowToValues,
   typedBody,
 } from "./record-draft.js";
-import { isSuperuserRequest, type RecordRequest, ruleSchema, toRequestInfo } from "./record-request.js";
+import {
+  checkScope,
+  isSuperuserRequest,
+  type RecordRequest,
+  ruleSchema,
+  scopeAllows,
+  toRequestInfo,
+} from "./record-request.js";
 import {
   backRelatedRows,
   type EnrichContext,
@@ -121,6 +128,7 @@ export class RecordsService {
 
   /** One page of records the caller's list rule lets it see, filtered and sorted as asked. */
   async list(collection: Collection, req: RecordRequest, params: ListQuery): Promise<RecordsPage> {
+    checkScope(req, collection, "list");
     if (collection.listRule === null && !isSuperuserRequest(req)) throw forbidden(ONLY_SUPERUSERS);
     const { rows, total } = await listRows(this.queryContext(req), collection, params);
     return {
@@ -134,6 +142,7 @@ export class RecordsService {
 
   /** One record the caller's view rule lets it see, or 404. */
   async view(collection: Collection, id: string, req: RecordRequest): Promise<RecordRow> {
+    checkScope(req, collection, "view");
     if (collection.viewRule === null && !isSuperuserRequest(req)) throw forbidden(ONLY_SUPERUSERS);
     return this.findOr404(this.queryContext(req), collection, id, collection.viewRule);
   }
@@ -174,6 +183,7 @@ export class RecordsService {
 
   /** Creates a record from `req.body`, checking the create rule against the submitted values. */
   async create(collection: Collection, req: RecordRequest): Promise<RecordRow> {
+    checkScope(req, collection, "create");
     this.writable(collection);
     const su = isSuperuserRequest(req);
     if (collection.createRule === null && !su) throw forbidden(ONLY_SUPERUSERS);
@@ -283,6 +293,7 @@ export class RecordsService {
 
   /** Updates a record from `req.body`; the update rule sees the stored record and the resolved body. */
   async update(collection: Collection, id: string, req: RecordRequest): Promise<RecordRow> {
+    checkScope(req, collection, "update");
     this.writable(collection);
     const su = isSuperuserRequest(req);
     if (collection.updateRule === null && !su) throw forbidden(ONLY_SUPERUSERS);
@@ -414,6 +425,7 @@ export class RecordsService {
 
   /** Deletes a record and, in the same transaction, its cascade dependants. */
   async delete(collection: Collection, id: string, req: RecordRequest): Promise<void> {
+    checkScope(req, collection, "delete");
     this.writable(collection);
     if (collection.deleteRule === null && !isSuperuserRequest(req)) throw forbidden(ONLY_SUPERUSERS);
     await this.findOr404(this.queryContext(req), collection, id, collection.deleteRule);
@@ -570,6 +582,7 @@ export class RecordsService {
               this.triggerEnrich(c, json, req, "expand"),
           }
         : {}),
+      ...(req.auth?.apiKey?.scope ? { canView: (c: Collection) => scopeAllows(req, c, "view") } : {}),
     };
   }
 
