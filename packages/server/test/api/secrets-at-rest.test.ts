@@ -20,7 +20,8 @@ const keyed = (key = KEY): Partial<BasaltConfig> => ({ encryptionEnv: ENV, encry
 const SMTP_PASSWORD = "smtp-pass-Plain-1";
 const S3_SECRET = "s3-secret-Plain-1";
 const OAUTH_SECRET = "oauth-secret-Plain-1";
-const PLAINTEXTS = [SMTP_PASSWORD, S3_SECRET, OAUTH_SECRET];
+const BACKUPS_SECRET = "backups-secret-Plain-1";
+const PLAINTEXTS = [SMTP_PASSWORD, S3_SECRET, OAUTH_SECRET, BACKUPS_SECRET];
 
 /** An SMTP server that requires a sign-in and records the passwords it was given. */
 async function startAuthSmtp() {
@@ -83,13 +84,18 @@ async function rawSecrets(server: TestServer) {
   const users = await db.get<{ options: unknown }>(`SELECT options FROM _collections WHERE name = 'users'`);
   const hooks = await db.all<{ secret: string }>("SELECT secret FROM _webhooks");
   const text = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-  const s = JSON.parse(text(settings?.value)) as { smtp: { password: string }; s3: { secret: string } };
+  const s = JSON.parse(text(settings?.value)) as {
+    smtp: { password: string };
+    s3: { secret: string };
+    backups: { s3: { secret: string } };
+  };
   const o = JSON.parse(text(users?.options)) as { oauth2: { providers: { clientSecret: string }[] } };
   return {
     all: [text(settings?.value), text(users?.options), ...hooks.map((h) => h.secret)].join("\n"),
     smtp: s.smtp.password,
     s3: s.s3.secret,
     oauth2: o.oauth2.providers[0]?.clientSecret,
+    backups: s.backups.s3.secret,
     webhooks: hooks.map((h) => h.secret),
   };
 }
@@ -148,6 +154,9 @@ describe("secrets at rest", () => {
             accessKey: "ak",
             secret: S3_SECRET,
           },
+          backups: {
+            s3: { bucket: "bk", region: "r", endpoint: "http://127.0.0.1:1", secret: BACKUPS_SECRET },
+          },
         })
       ).status,
     ).toBe(200);
@@ -165,13 +174,14 @@ describe("secrets at rest", () => {
     });
     hookSecret = ((await hook.json()) as { secret: string }).secret;
     const raw = await rawSecrets(server!);
-    expect([raw.smtp, raw.s3, raw.oauth2, raw.webhooks[0]]).toEqual([...PLAINTEXTS, hookSecret]);
+    expect([raw.smtp, raw.s3, raw.oauth2, raw.backups, raw.webhooks[0]]).toEqual([...PLAINTEXTS, hookSecret]);
   });
 
   it("encrypts the existing plaintext secrets in place on the first start with a key", async () => {
     await restart(keyed());
     const raw = await rawSecrets(server!);
-    for (const v of [raw.smtp, raw.s3, raw.oauth2, raw.webhooks[0]]) expect(v).toMatch(/^bsec1:[\w-]{40,}$/);
+    for (const v of [raw.smtp, raw.s3, raw.oauth2, raw.backups, raw.webhooks[0]])
+      expect(v).toMatch(/^bsec1:[\w-]{40,}$/);
     for (const plain of [...PLAINTEXTS, hookSecret]) expect(raw.all).not.toContain(plain);
     // the in-memory values are the secrets, for the server's own use
     const users = server!.basalt.app.collections.find("users")!;
@@ -195,6 +205,8 @@ describe("secrets at rest", () => {
     expect(raw.smtp).toMatch(/^bsec1:/);
     expect(server!.basalt.app.settings.get().smtp.password).toBe(SMTP_PASSWORD);
     expect(server!.basalt.app.settings.get().s3.secret).toBe(S3_SECRET);
+    expect(server!.basalt.app.settings.get().backups.s3.secret).toBe(BACKUPS_SECRET);
+    expect(settings.backups.s3.secret).toBe("");
     expect(server!.basalt.app.collections.find("users")!.oauth2?.providers[0].clientSecret).toBe(
       OAUTH_SECRET,
     );
