@@ -51,14 +51,18 @@ export function decodeToken(token: string): TokenClaims | null {
   }
 }
 
-/** Checks a JWT's HS256 signature (constant time) and expiry; returns its claims or null. */
-export function verifyToken(token: string, key: string, nowSeconds = Date.now() / 1000): TokenClaims | null {
-  const claims = decodeToken(token);
-  if (!claims) return null;
+/** True when a JWT's HS256 signature is right for a key (compared in constant time). */
+export function signatureMatches(token: string, key: string): boolean {
   const dot = token.lastIndexOf(".");
   const expected = Buffer.from(sign(token.slice(0, dot), key));
   const given = Buffer.from(token.slice(dot + 1));
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** Checks a JWT's HS256 signature (constant time) and expiry; returns its claims or null. */
+export function verifyToken(token: string, key: string, nowSeconds = Date.now() / 1000): TokenClaims | null {
+  const claims = decodeToken(token);
+  if (!claims || !signatureMatches(token, key)) return null;
   if (claims.exp <= nowSeconds) return null;
   return claims;
 }
