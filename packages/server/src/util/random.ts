@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 /** The alphabet of PocketBase record ids: lower-case letters and digits. */
 export const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -8,15 +8,25 @@ export function randomString(length: number, alphabet: string = ID_ALPHABET): st
   const limit = 256 - (256 % alphabet.length);
   let out = "";
   while (out.length < length) {
-    const bytes = randomBytes(Math.max(16, (length - out.length) * 2));
-    for (const b of bytes) {
-      if (b < limit) {
-        out += alphabet[b % alphabet.length];
-        if (out.length === length) break;
-      }
-    }
+    const b = randomByte();
+    if (b < limit) out += alphabet[b % alphabet.length];
   }
   return out;
+}
+
+/**
+ * Random bytes are drawn from a pool filled 4 KiB at a time (issue 19: a `randomBytes` call per id was a
+ * visible part of a create). Each byte is used once, then the pool is refilled.
+ */
+const pool = Buffer.alloc(4096);
+let poolUsed = pool.length;
+
+function randomByte(): number {
+  if (poolUsed === pool.length) {
+    randomFillSync(pool);
+    poolUsed = 0;
+  }
+  return pool[poolUsed++];
 }
 
 /** A new 15-character record id (`[a-z0-9]{15}`), as PocketBase generates them. */
