@@ -18,6 +18,7 @@ import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { registerAdminUi } from "./admin-ui.js";
 import { capConnectionsPerAddress } from "./connection-cap.js";
 import { handleError, handleNotFound } from "./error-handler.js";
+import { LazyChildLogger } from "./lazy-child-logger.js";
 import { registerMultipartBody } from "./multipart-body.js";
 import { registerPublicDir } from "./public-dir.js";
 
@@ -42,6 +43,9 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
     loggerInstance: app.log as FastifyBaseLogger,
     // One access-log line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
+    // a request's child logger is built only if something logs through it
+    childLoggerFactory: (logger, bindings, options) =>
+      new LazyChildLogger(logger, bindings, options) as unknown as FastifyBaseLogger,
     bodyLimit: app.config.bodyLimit,
     onProtoPoisoning: "remove",
     onConstructorPoisoning: "remove",
