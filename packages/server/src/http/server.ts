@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import cors from "@fastify/cors";
-import helmet from "@fastify/helmet";
 import { type Context, trace } from "@opentelemetry/api";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
@@ -21,6 +20,7 @@ import { handleError, handleNotFound } from "./error-handler.js";
 import { LazyChildLogger } from "./lazy-child-logger.js";
 import { registerMultipartBody } from "./multipart-body.js";
 import { registerPublicDir } from "./public-dir.js";
+import { SECURITY_HEADERS } from "./security-headers.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -71,12 +71,6 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
     methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     credentials: false,
     maxAge: 86400,
-  });
-  await server.register(helmet, {
-    contentSecurityPolicy: false,
-    crossOriginResourcePolicy: { policy: "cross-origin" },
-    crossOriginEmbedderPolicy: false,
-    hsts: false,
   });
 
   // PocketBase (and the SDK, which sends a JSON content type on body-less POST/DELETE) treats an empty body
@@ -130,6 +124,7 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
   registerObservabilityHooks(server, app);
   // Callback-style hooks: a guest request (no Authorization header) costs no promise on the hot path.
   server.addHook("onRequest", (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
     reply.header("x-request-id", request.id);
     const header = request.headers.authorization;
     if (!header) return done();
