@@ -109,7 +109,7 @@ export async function runImportPocketbase(pbData: string, opts: ImportPocketbase
     );
     if (settings.value)
       console.log(
-        "Imported the settings (application, SMTP, S3, logs; OAuth2 providers of 0.22 into its auth collections).",
+        "Imported the settings (application, SMTP, S3, backups, logs; OAuth2 providers of 0.22 into its auth collections).",
       );
     if (settings.encrypted)
       console.error(

@@ -121,6 +121,7 @@ async function makePocketBase022(root: string): Promise<void> {
       "/api/settings",
       {
         meta: { appName: "Old PB app", appUrl: "https://old.example.com/" },
+        backups: { cron: "0 3 * * *", cronMaxKeep: 5 },
         googleAuth: { enabled: true, clientId: "g-client", clientSecret: "g-secret" },
       },
       token,
@@ -326,6 +327,7 @@ async function checkImported(s: Served): Promise<void> {
   expect(users.oauth2.providers[0].clientSecret).toBeUndefined();
   const settings = await su.settings.getAll();
   expect(settings.meta).toMatchObject({ appName: "Old PB app", appURL: "https://old.example.com" });
+  expect(settings.backups).toMatchObject({ cron: "0 3 * * *", cronMaxKeep: 5 });
   expect(field(users, "username")).toMatchObject({ type: "text", required: true });
 
   // records and relations, read under the imported rules

@@ -12,7 +12,17 @@ export interface PbSettings {
 }
 
 /** The settings groups Basalt shares with PocketBase 0.23, taken as they are (Basalt checks them on load). */
-const CURRENT_GROUPS = ["meta", "smtp", "s3", "logs", "batch", "rateLimits", "trustedProxy", "superuserIPs"];
+const CURRENT_GROUPS = [
+  "meta",
+  "smtp",
+  "s3",
+  "backups",
+  "logs",
+  "batch",
+  "rateLimits",
+  "trustedProxy",
+  "superuserIPs",
+];
 
 const obj = (v: unknown): Record<string, unknown> => (isPlainObject(v) ? v : {});
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
@@ -21,8 +31,20 @@ const str = (v: unknown): string => (typeof v === "string" ? v : "");
 function legacySettings(old: Record<string, unknown>): Record<string, unknown> {
   const meta = obj(old.meta);
   const logs = obj(old.logs);
-  const s3 = obj(old.s3);
   const smtp = obj(old.smtp);
+  const bucket = (v: unknown) => {
+    const s3 = obj(v);
+    return {
+      enabled: s3.enabled === true,
+      bucket: str(s3.bucket),
+      region: str(s3.region),
+      endpoint: str(s3.endpoint),
+      accessKey: str(s3.accessKey),
+      secret: str(s3.secret),
+      forcePathStyle: s3.forcePathStyle === true,
+    };
+  };
+  const backups = obj(old.backups);
   return {
     meta: {
       appName: str(meta.appName),
@@ -46,15 +68,16 @@ function legacySettings(old: Record<string, unknown>): Record<string, unknown> {
       tls: smtp.tls === true,
       localName: str(smtp.localName),
     },
-    s3: {
-      enabled: s3.enabled === true,
-      bucket: str(s3.bucket),
-      region: str(s3.region),
-      endpoint: str(s3.endpoint),
-      accessKey: str(s3.accessKey),
-      secret: str(s3.secret),
-      forcePathStyle: s3.forcePathStyle === true,
-    },
+    s3: bucket(old.s3),
+    ...(isPlainObject(old.backups)
+      ? {
+          backups: {
+            cron: str(backups.cron),
+            cronMaxKeep: Number(backups.cronMaxKeep) || 3,
+            s3: bucket(backups.s3),
+          },
+        }
+      : {}),
   };
 }
 
