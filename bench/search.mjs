@@ -64,7 +64,7 @@ async function seedRows(db, from, to) {
   }
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function get(url) {
   return new Promise((resolve, reject) => {
     http
@@ -154,6 +154,9 @@ try {
       `${size.toLocaleString("en")} records (${(size - have).toLocaleString("en")} seeded in ${seeded.toFixed(1)}s, ${how})`,
     );
     have = size;
+    // the server closed the connection that idled through the seeding
+    agent.destroy();
+    agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const row = { size, cases: {} };
     for (const [name, query, requests] of CASES) {
       const r = await latency(base + query, requests);

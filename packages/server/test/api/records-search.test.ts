@@ -369,6 +369,9 @@ describe("changing the option", () => {
     await su.collections.update("papers", { search: null } as never);
     await expect(search("papers", "heron")).rejects.toMatchObject({ status: 400 });
     await su.collections.update("papers", { search: { fields: ["title"] } } as never);
+    expect((await search("papers", "heron")).totalItems).toBe(1);
+    await su.collections.truncate("papers");
+    expect((await search("papers", "heron")).totalItems).toBe(0);
     await su.collections.delete("papers");
     await su.collections.create({
       name: "papers",

@@ -55,7 +55,8 @@ export const sqliteSearch: SearchDialect = {
     // joined under its name (unique in the query, since it starts with an underscore like no collection).
     const fts = q(spec.name);
     return {
-      join: { sql: `JOIN ${fts} ON ${fts}.rowid = ${q(alias)}.rowid`, params: [] },
+      // basalt_tick() lets a bounded read stop a search whose matches run past the query time limit
+      join: { sql: `JOIN ${fts} ON ${fts}.rowid = ${q(alias)}.rowid AND basalt_tick()`, params: [] },
       where: { sql: `${fts} MATCH ?`, params: [fts5Query(terms)] },
       rank: { sql: `bm25(${fts})`, params: [] },
     };
