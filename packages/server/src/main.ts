@@ -11,6 +11,7 @@ import type { HookApi } from "./hooks/hook-api.js";
 import { HookHost, hooksDirFor } from "./hooks/hook-host.js";
 import { keepTypesWritten } from "./hooks/types-file.js";
 import { buildServer } from "./http/server.js";
+import { automigrate, Migrator, migrationsDirFor } from "./migrations/index.js";
 
 export type { AuthFlowsApi, AuthResult, MfaRequired, SignInOptions } from "./auth/flows/index.js";
 export type { App } from "./core/app.js";
@@ -46,6 +47,7 @@ export {
 } from "./hooks/router.js";
 export type { EnqueueOptions, HandleOptions, JobContext, JobHandler } from "./jobs/index.js";
 export type { OutgoingMail } from "./mail/index.js";
+export type { CollectionJSON, MigrationApp, MigrationDb } from "./migrations/index.js";
 export {
   type InboundWebhook,
   standardWebhookHeaders,
@@ -64,6 +66,8 @@ export interface Basalt extends HookApi {
   readonly server: FastifyInstance;
   /** The hook files loaded from the hooks folder (and reloaded in `--dev`). */
   readonly hookFiles: HookHost;
+  /** The migrations folder's files (`migrator`) and those this start applied (`applied`, in order). */
+  readonly migrations: { readonly migrator: Migrator; readonly applied: readonly string[] };
   /**
    * Runs `onBootstrap`, starts listening on `config.http`, runs `onServe`; resolves with the bound address
    * (`http://host:port`).
@@ -153,8 +157,16 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
   const log = logger ?? createLogger(full.logLevel, full.logFormat);
   const app = await openApp(full, log);
   const host = new HookHost(app, hooksDirFor(full));
+  const migrator = new Migrator(app, migrationsDirFor(full));
+  let applied: string[] = [];
   let server: FastifyInstance;
   try {
+    // pending migrations first, before hook code that may expect their collections (issue 18)
+    if (full.migrate) applied = await migrator.up();
+    if (full.automigrate ?? full.dev) {
+      await migrator.ensureTable();
+      automigrate(app, migrator, log);
+    }
     await loadHookFiles(host, full.dev, log);
     if (full.dev) host.watch();
     if (full.dev && full.typesOut) keepTypesWritten(app, resolve(full.typesOut));
@@ -244,6 +256,7 @@ export async function createApp(config: Partial<BasaltConfig> = {}, logger?: Log
     app,
     server,
     hookFiles: host,
+    migrations: { migrator, applied },
     start,
     stop,
     listen: start,

@@ -3,6 +3,14 @@ import { runExport } from "./export.js";
 import { runGraphqlSchema } from "./graphql-schema.js";
 import { runImport } from "./import.js";
 import { runImportPocketbase } from "./import-pocketbase.js";
+import {
+  runMigrateCollections,
+  runMigrateCreate,
+  runMigrateDown,
+  runMigrateHistorySync,
+  runMigrateStatus,
+  runMigrateUp,
+} from "./migrate.js";
 import { runServe } from "./serve.js";
 import { runSuperuserDelete, runSuperuserIps, runSuperuserUpsert } from "./superuser.js";
 import { runTypegen } from "./typegen.js";
@@ -52,6 +60,11 @@ const encryptionEnvOption = () =>
     "--encryption-env <name>",
     "the environment variable holding the 32-character key that encrypts stored secrets (SMTP/S3 passwords, OAuth2 client secrets, webhook secrets)",
   ).env("BASALT_ENCRYPTION_ENV");
+const migrationsDirOption = () =>
+  new Option(
+    "--migrations-dir <dir>",
+    "folder of the migration files (default: basalt_migrations beside the data folder)",
+  ).env("BASALT_MIGRATIONS_DIR");
 
 const program = new Command("basalt")
   .description("Basalt: an open-source backend in one command (PocketBase-compatible REST API).")
@@ -275,6 +288,18 @@ program
       "development mode: reload hook files when they change and rewrite --types-out when collections change",
     ).env("BASALT_DEV"),
   )
+  .addOption(migrationsDirOption())
+  .addOption(
+    new Option("--no-migrate", "do not apply the pending migrations at start").env("BASALT_NO_MIGRATE"),
+  )
+  .addOption(
+    new Option(
+      "--automigrate [bool]",
+      "write a migration file for each collection change made through the API (default: on with --dev)",
+    )
+      .env("BASALT_AUTOMIGRATE")
+      .argParser(bool),
+  )
   .addOption(
     new Option("--types-out <file>", "with --dev: where to write the collections' TypeScript types").env(
       "BASALT_TYPES_OUT",
@@ -345,6 +370,55 @@ superuser
   .addOption(dbOption())
   .addOption(encryptionEnvOption())
   .action(runSuperuserIps);
+
+const migrate = program
+  .command("migrate")
+  .description("create, apply and revert migration files (TypeScript/JavaScript) in the migrations folder");
+migrate
+  .command("create")
+  .description("write a new, empty migration file (TypeScript; --js for JavaScript)")
+  .argument("<name>", "what the migration does, e.g. add_posts (letters, digits, underscores)")
+  .option("--js", "write JavaScript instead of TypeScript")
+  .addOption(dirOption())
+  .addOption(dbOption().hideHelp())
+  .addOption(migrationsDirOption())
+  .action(runMigrateCreate);
+migrate
+  .command("up")
+  .description("apply the pending migrations in name order, each in one transaction with its history row")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .addOption(migrationsDirOption())
+  .action(runMigrateUp);
+migrate
+  .command("down")
+  .description("revert the last N applied migrations, the last applied first")
+  .argument("[n]", "how many (default 1)", positiveInt)
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .addOption(migrationsDirOption())
+  .action(runMigrateDown);
+migrate
+  .command("history-sync")
+  .description("forget the applied migrations whose files are no longer in the migrations folder")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .addOption(migrationsDirOption())
+  .action(runMigrateHistorySync);
+migrate
+  .command("collections")
+  .description("write a migration that imports every current collection (a snapshot), recorded as applied")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .addOption(migrationsDirOption())
+  .action(runMigrateCollections);
+migrate
+  .command("status")
+  .description("list the applied and the pending migrations")
+  .addOption(dirOption())
+  .addOption(dbOption())
+  .addOption(migrationsDirOption())
+  .action(runMigrateStatus);
 
 program
   .command("typegen")

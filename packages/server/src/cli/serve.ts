@@ -44,6 +44,10 @@ export interface ServeOptions {
   hooksDir?: string;
   dev?: boolean;
   typesOut?: string;
+  migrationsDir?: string;
+  /** false with `--no-migrate`. */
+  migrate: boolean;
+  automigrate?: boolean;
   graphqlIntrospection: BasaltConfig["graphqlIntrospection"];
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
@@ -117,6 +121,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       hooksDir: opts.hooksDir ?? "",
       dev: opts.dev === true,
       typesOut: opts.typesOut ?? "",
+      migrationsDir: opts.migrationsDir ?? "",
+      migrate: opts.migrate !== false,
+      automigrate: opts.automigrate ?? null,
       graphqlIntrospection: opts.graphqlIntrospection,
       graphqlMaxDepth: opts.graphqlMaxDepth,
       graphqlMaxCost: opts.graphqlMaxCost,
@@ -135,6 +142,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     const store = opts.db ? `PostgreSQL at ${redactDbUrl(opts.db)}` : `the data folder ${dataDir}`;
     // One write, so whoever waits for "Basalt serving" also reads the first-superuser help.
     const lines = [`Basalt serving ${url}/api/ with ${store}`, `Dashboard: ${url}/_/`];
+    const { applied } = basalt.migrations;
+    if (applied.length)
+      lines.unshift(
+        `Applied ${applied.length} migration${applied.length === 1 ? "" : "s"}: ${applied.join(", ")}`,
+      );
     if ((await basalt.app.auth.countSuperusers()) === 0) {
       // The installer link only works from this machine (see api/installer.ts), so it names loopback.
       const local = url.replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:)/, "http://127.0.0.1");

@@ -105,6 +105,15 @@ export interface BasaltConfig {
   dev: boolean;
   /** Where `--dev` writes the collections' TypeScript types on each change; empty: not written. */
   typesOut: string;
+  /** The migration files' folder; empty: `basalt_migrations` beside the data folder (issue 18). */
+  migrationsDir: string;
+  /** Whether the start applies the pending migrations before anything else (`--no-migrate` turns it off). */
+  migrate: boolean;
+  /**
+   * Whether each collection change made through the API writes a migration file recording it; null follows
+   * `dev` (on in development, off in production).
+   */
+  automigrate: boolean | null;
   /** Who may introspect the GraphQL schema: `superusers` (default), `all`, or `off`. */
   graphqlIntrospection: "superusers" | "all" | "off";
   /** Deepest field nesting of a GraphQL operation. */
@@ -177,6 +186,9 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   hooksDir: "",
   dev: false,
   typesOut: "",
+  migrationsDir: "",
+  migrate: true,
+  automigrate: null,
   graphqlIntrospection: "superusers",
   graphqlMaxDepth: 12,
   graphqlMaxCost: 50_000,

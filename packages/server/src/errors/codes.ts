@@ -28,6 +28,30 @@ export const ERROR_CODES = {
   BASALT_ERR_SERVE_BAD_PORT: { status: 400, message: "The --http port must be a number from 0 to 65535." },
   BASALT_ERR_HOOKS_COMPILE: { status: 500, message: "The hook files do not compile; Basalt did not start." },
   BASALT_ERR_HOOKS_LOAD: { status: 500, message: "The hook files failed to load; Basalt did not start." },
+  BASALT_ERR_MIGRATION_FAILED: {
+    status: 500,
+    message: "A migration failed and was rolled back; the migrations after it were not run.",
+  },
+  BASALT_ERR_MIGRATION_COMPILE: {
+    status: 500,
+    message: "The migration files do not compile; nothing was migrated.",
+  },
+  BASALT_ERR_MIGRATION_FILE: {
+    status: 400,
+    message: "A migration file cannot be used.",
+  },
+  BASALT_ERR_MIGRATION_MISSING_FILE: {
+    status: 404,
+    message: "An applied migration's file is no longer in the migrations folder.",
+  },
+  BASALT_ERR_MIGRATION_NO_DOWN: {
+    status: 400,
+    message: "The migration cannot be reverted: it has no down step.",
+  },
+  BASALT_ERR_MIGRATION_NAME: {
+    status: 400,
+    message: "The migration name is not valid.",
+  },
   BASALT_ERR_DATA_DIR_UNWRITABLE: { status: 500, message: "The data folder cannot be written." },
   BASALT_ERR_DB_CORRUPT: { status: 500, message: "The database file is not a valid SQLite database." },
   BASALT_ERR_DB_UNAVAILABLE: { status: 503, message: "The database is unavailable." },

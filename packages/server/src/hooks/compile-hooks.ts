@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
 import { build, type Message, type Plugin } from "esbuild";
 
@@ -45,8 +45,8 @@ function describe(m: Message, parent: string): string {
   return `${file}:${loc.line}:${loc.column + 1}: ${m.text}`;
 }
 
-/** Refuses relative or absolute imports that resolve outside the hooks folder (packages stay external). */
-function insideOnly(root: string): Plugin {
+/** Refuses relative or absolute imports that resolve outside the folder (packages stay external). */
+function insideOnly(root: string, what: string): Plugin {
   return {
     name: "basalt-hooks-inside-only",
     setup(b) {
@@ -68,7 +68,7 @@ function insideOnly(root: string): Plugin {
         if (real !== root && !real.startsWith(root + sep)) {
           return {
             errors: [
-              { text: `"${args.path}" is outside the hooks folder; hook code is loaded only from it` },
+              { text: `"${args.path}" is outside the ${what} folder; ${what} code is loaded only from it` },
             ],
           };
         }
@@ -82,9 +82,10 @@ function insideOnly(root: string): Plugin {
  * Compiles each entry of a hooks folder into one ES module bundle (relative imports inlined, npm packages
  * left as imports resolved from the user's project, inline source maps so stack traces name the
  * TypeScript lines) written under `<dir>/.basalt/`. Throws HookCompileError listing
- * `file:line:column: message` for each problem.
+ * `file:line:column: message` for each problem. The migrations folder is compiled the same way (`what`
+ * names the folder in errors).
  */
-export async function compileHooks(dir: string): Promise<CompiledHook[]> {
+export async function compileHooks(dir: string, what = "hooks"): Promise<CompiledHook[]> {
   const root = realpathSync(dir);
   const parent = resolve(root, "..");
   const entries = hookEntries(root);
@@ -104,7 +105,7 @@ export async function compileHooks(dir: string): Promise<CompiledHook[]> {
       outdir: outDir,
       outExtension: { ".js": ".mjs" },
       logLevel: "silent",
-      plugins: [insideOnly(root)],
+      plugins: [insideOnly(root, what)],
     });
     outputs = result.outputFiles;
   } catch (err) {
@@ -115,7 +116,12 @@ export async function compileHooks(dir: string): Promise<CompiledHook[]> {
   }
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, ".gitignore"), "*\n");
-  for (const o of outputs) writeFileSync(o.path, o.contents);
+  // written aside then renamed: another process starting from the same folder never imports half a bundle
+  for (const o of outputs) {
+    const part = `${o.path}.${process.pid}.part`;
+    writeFileSync(part, o.contents);
+    renameSync(part, o.path);
+  }
   return entries.map((entry) => ({
     name: relative(parent, entry),
     outFile: join(outDir, `${basename(entry, extname(entry))}.mjs`),

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   createView,
   type Database,
@@ -99,6 +100,8 @@ export class CollectionsService {
   private byName = new Map<string, Collection>();
   private listeners: CollectionsListener[] = [];
   private hooks: CollectionHooks | undefined;
+  /** The changes held back by {@link deferChanges} in the current async context. */
+  private readonly held = new AsyncLocalStorage<Change[]>();
   /** Increases on every committed change; caches keyed on the schema include it. */
   version = 0;
 
@@ -144,6 +147,31 @@ export class CollectionsService {
     this.byId = new Map(list.map((c) => [c.id, c]));
     this.byName = new Map(list.map((c) => [c.name.toLowerCase(), c]));
     this.version++;
+  }
+
+  /**
+   * Runs `fn`, which wraps changes in a transaction of its own (a migration): the listeners and after-success
+   * hooks of the changes made inside hear of them only once `fn` has resolved, i.e. once that outer
+   * transaction committed; when `fn` throws they never do, and the cache is re-read from the database.
+   */
+  async deferChanges<T>(fn: () => Promise<T>): Promise<T> {
+    const held: Change[] = [];
+    let result: T;
+    try {
+      result = await this.held.run(held, fn);
+    } catch (err) {
+      await this.reload();
+      throw err;
+    }
+    await this.tell(held);
+    return result;
+  }
+
+  private async tell(changes: Change[]): Promise<void> {
+    const told: (void | Promise<void>)[] = [];
+    for (const ch of changes) for (const l of this.listeners) told.push(l(ch));
+    await Promise.all(told);
+    for (const ch of changes) await this.afterSuccess(ch);
   }
 
   /** Registers a listener for committed changes. */
@@ -335,10 +363,9 @@ export class CollectionsService {
     }
     if (!applied) throw badRequest(failMessage);
     this.setAll(all.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)));
-    const told: (void | Promise<void>)[] = [];
-    for (const ch of changes) for (const l of this.listeners) told.push(l(ch));
-    await Promise.all(told);
-    for (const ch of changes) await this.afterSuccess(ch);
+    const held = this.held.getStore();
+    if (held) held.push(...changes);
+    else await this.tell(changes);
     const last = changes[changes.length - 1];
     return (last.after ?? last.before)!;
   }
