@@ -389,6 +389,7 @@ migrate
   .addOption(dirOption())
   .addOption(dbOption())
   .addOption(migrationsDirOption())
+  .addOption(encryptionEnvOption())
   .action(runMigrateUp);
 migrate
   .command("down")
@@ -397,6 +398,7 @@ migrate
   .addOption(dirOption())
   .addOption(dbOption())
   .addOption(migrationsDirOption())
+  .addOption(encryptionEnvOption())
   .action(runMigrateDown);
 migrate
   .command("history-sync")
@@ -404,6 +406,7 @@ migrate
   .addOption(dirOption())
   .addOption(dbOption())
   .addOption(migrationsDirOption())
+  .addOption(encryptionEnvOption())
   .action(runMigrateHistorySync);
 migrate
   .command("collections")
@@ -411,6 +414,7 @@ migrate
   .addOption(dirOption())
   .addOption(dbOption())
   .addOption(migrationsDirOption())
+  .addOption(encryptionEnvOption())
   .action(runMigrateCollections);
 migrate
   .command("status")
@@ -418,6 +422,7 @@ migrate
   .addOption(dirOption())
   .addOption(dbOption())
   .addOption(migrationsDirOption())
+  .addOption(encryptionEnvOption())
   .action(runMigrateStatus);
 
 program

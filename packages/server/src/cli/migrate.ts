@@ -12,6 +12,7 @@ import {
   writeMigrationFile,
 } from "../migrations/index.js";
 import { prepareDataDir } from "./data-dir.js";
+import { encryptionFrom } from "./encryption.js";
 import { fail } from "./fail.js";
 import { holdsData } from "./preflight.js";
 
@@ -20,6 +21,7 @@ export interface MigrateOptions {
   dir: string;
   db?: string;
   migrationsDir?: string;
+  encryptionEnv?: string;
 }
 
 const shown = (path: string) => relative(process.cwd(), path) || ".";
@@ -41,7 +43,13 @@ async function withMigrator(
       throw new BasaltError("BASALT_ERR_CLI_NO_DATA", `(${opts.dir})`);
     const dataDir = prepareDataDir(opts.dir);
     const app = await openApp(
-      { ...DEFAULT_CONFIG, dataDir, dbUrl: opts.db ?? "", migrationsDir: opts.migrationsDir ?? "" },
+      {
+        ...DEFAULT_CONFIG,
+        dataDir,
+        dbUrl: opts.db ?? "",
+        migrationsDir: opts.migrationsDir ?? "",
+        ...encryptionFrom(opts),
+      },
       pino({ level: "silent" }),
     );
     try {

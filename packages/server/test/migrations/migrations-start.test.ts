@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, isCi, postgresProblem } from "../harness/dialects.js";
+import { createTestDatabase, isCi, postgresProblem, type TestStore } from "../harness/dialects.js";
 import { startServer, superuserSdk, type TestServer } from "../harness/server.js";
 
 // Issue 18, item 2: the pending migrations run at start, before the server listens; two instances starting
@@ -13,7 +13,7 @@ if (pgProblem && wantsPostgres) {
   if (isCi()) throw new Error(`migrations start tests: PostgreSQL unreachable under CI (${pgProblem})`);
   console.warn(`migrations start tests on PostgreSQL SKIPPED: ${pgProblem}`);
 }
-const stores = ["sqlite", ...(pgProblem ? [] : ["postgres"])] as const;
+const stores: TestStore[] = ["sqlite", ...(pgProblem ? [] : (["postgres"] as const))];
 
 describe.each(stores)("migrations at start on %s", (store) => {
   let root: string;
