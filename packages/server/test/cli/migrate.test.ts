@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import {
   mkdirSync,
   mkdtempSync,
@@ -13,7 +14,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestDatabase, isCi, postgresProblem, type TestDatabase } from "../harness/dialects.js";
-import { runCli, type Served, serve } from "./cli-helpers.js";
+import { BIN, freePort, runCli, type Served, serve } from "./cli-helpers.js";
 
 // Issue 18, item 2: `basalt migrate create/up/down/history-sync/collections` and the start's migrations, on
 // both stores, through the built CLI.
@@ -72,6 +73,31 @@ async function target(store: string, name: string) {
   const history = async () =>
     (await rows("SELECT file FROM _migrations ORDER BY file")).map((r) => r.file as string);
   return { dir, migrations, args, rows, names, history };
+}
+
+/** `basalt serve` as the helper starts it, with more time: two starts at once on a busy machine are slow. */
+async function serveSlowly(args: string[]): Promise<Served> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [BIN, "serve", "--http", `127.0.0.1:${port}`, "--log-level", "warn", ...args],
+    {
+      cwd,
+    },
+  );
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 90_000;
+  while (!out.includes("Basalt serving") && child.exitCode === null && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!out.includes("Basalt serving")) {
+    child.kill("SIGKILL");
+    throw new Error(`serve did not start: ${out}`);
+  }
+  return { child, url: `http://127.0.0.1:${port}`, output: () => out, exited };
 }
 
 const files = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith("."));
@@ -234,7 +260,7 @@ export async function down(app) {
       }
       const started: Served[] = [];
       try {
-        const both = await Promise.allSettled([serve(t2.args, cwd), serve(t2.args, cwd)]);
+        const both = await Promise.allSettled([serveSlowly(t2.args), serveSlowly(t2.args)]);
         for (const s of both) if (s.status === "fulfilled") started.push(s.value);
         expect(both.map((s) => (s.status === "rejected" ? String(s.reason) : s.status))).toEqual([
           "fulfilled",
