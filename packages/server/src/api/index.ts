@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { App } from "../core/app.js";
-import { registerBackups } from "./backups.js";
 import { registerApiKeys } from "./api-keys.js";
+import { registerBackups } from "./backups.js";
 import { registerBatch } from "./batch.js";
 import { registerCollections } from "./collections.js";
 import { registerCrons } from "./crons.js";
