@@ -83,17 +83,17 @@ async function main() {
     const results = {};
     for (const kase of ["view", "create"]) {
       results[kase] = {};
-      for (const [role, dir] of [
-        ["none", none],
-        ["hooks", some],
-      ]) {
-        const s = await child("serve", dataDir, dir);
-        if (role === "hooks" && s.msg.hooks !== 1) throw new Error("the hook file did not load");
-        results[kase][role] = await measure(s.msg.url, kase, ids, {
-          duration: DURATION,
-          connections: CONNECTIONS,
-        });
-        s.proc.kill();
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [role, dir] of [
+          ["none", none],
+          ["hooks", some],
+        ]) {
+          const s = await child("serve", dataDir, dir);
+          if (role === "hooks" && s.msg.hooks !== 1) throw new Error("the hook file did not load");
+          const r = await measure(s.msg.url, kase, ids, { duration: DURATION, connections: CONNECTIONS });
+          if (!results[kase][role] || r.rps > results[kase][role].rps) results[kase][role] = r;
+          s.proc.kill();
+        }
       }
     }
     const pad = (s, n) => String(s).padEnd(n);
