@@ -53,6 +53,8 @@ describe(`automigrate: SQLite in dev, replayed on ${production}`, () => {
       listRule: "",
       fields: [{ name: "label", type: "text", required: true }],
       indexes: ["CREATE UNIQUE INDEX idx_tags_label ON tags (label)"],
+      // an option another feature added (full-text search) travels in the snapshot untouched
+      search: { fields: ["label"] },
     });
     const posts = await pb.collections.create({
       name: "posts",
@@ -111,7 +113,9 @@ describe(`automigrate: SQLite in dev, replayed on ${production}`, () => {
     const pb = await superuserSdk(prod);
     // ids travel with the snapshots: the same collection and field ids on both
     expect(await collections(pb)).toEqual(made);
+    expect(made.find((c) => c.name === "tags")).toMatchObject({ search: { fields: ["label"] } });
     await pb.collection("tags").create({ label: "x" });
+    expect((await pb.collection("tags").getList(1, 10, { search: "x" } as never)).totalItems).toBe(1);
     await expect(pb.collection("tags").create({ label: "x" })).rejects.toMatchObject({ status: 400 });
     // without --dev, changes write no files
     await pb.collections.create({ name: "prod_only", fields: [] });
