@@ -23,6 +23,7 @@ export {
   passwordWork,
   verifyPassword,
 } from "./passwords.js";
+export { IpcRateLimitStore, type IpcRateLimitStoreOptions } from "./rate-limit-ipc-store.js";
 export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from "./rate-limit-redis-store.js";
 export { MemoryRateLimitStore, type RateLimitStore, type RateWindow } from "./rate-limit-store.js";
 export { FIXED_GUARDS, type FixedGuard, type LimitRule, RateLimiter } from "./rate-limiter.js";

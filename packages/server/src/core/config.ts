@@ -28,6 +28,11 @@ export interface BasaltConfig {
   redisPrefix: string;
   /** How long start-up waits for Redis before serving alone (and reconnecting in the background), in ms. */
   redisConnectTimeoutMs: number;
+  /**
+   * Set in the worker processes of `basalt serve --workers` (issue 19): without Redis, the rate-limit
+   * counters live in the primary process, and on SQLite the realtime bus goes through it.
+   */
+  clusterWorker: boolean;
   /** Prefix of the LISTEN/NOTIFY channel of the realtime bus on PostgreSQL (used when no Redis is configured). */
   pgChannelPrefix: string;
   /** The application's public URL (used in e-mail links). */
@@ -153,6 +158,7 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   redisPrefix: "basalt:",
   redisConnectTimeoutMs: 5_000,
   pgChannelPrefix: "basalt:",
+  clusterWorker: false,
   appUrl: "http://127.0.0.1:8090",
   appName: "Basalt",
   trustedProxies: [],

@@ -1,60 +1,100 @@
 import type { Logger } from "pino";
-import { RedisRateLimitStore } from "../auth/index.js";
+import { IpcRateLimitStore, type RateLimitStore, RedisRateLimitStore } from "../auth/index.js";
 import { isPostgresUrl } from "../db/index.js";
 import {
+  IpcBus,
   LocalBus,
   PgBus,
   type RealtimeBus,
   type RealtimeControlMessage,
   RedisBus,
+  WorkersSharedBus,
 } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
-import { randomString } from "../util/index.js";
+import { type IpcChannel, parentChannel, randomString } from "../util/index.js";
 import type { CollectionsService } from "./collections/index.js";
 import type { BasaltConfig } from "./config.js";
 import type { SettingsService } from "./settings/index.js";
 
-/** What instances share: the realtime bus, and the rate-limit counters when Redis is configured. */
+/**
+ * What instances share: the realtime bus, and the rate-limit counters when Redis is configured (or, in the
+ * workers of `basalt serve --workers`, the primary process keeps them).
+ */
 export interface SharedServices {
   readonly bus: RealtimeBus;
-  /** The shared counters; absent without Redis (the limiter keeps them in memory). */
-  readonly rateLimits?: RedisRateLimitStore;
+  /** The shared counters; absent when they stay in this process's memory. */
+  readonly rateLimits?: RateLimitStore;
   /** Checks Redis answers (health); absent without Redis. */
   pingRedis?(): Promise<void>;
   /** Closes the connections. */
   close(): Promise<void>;
 }
 
+/** The cluster IPC link of a `basalt serve --workers` worker, or null for a process of its own. */
+function workerChannel(config: BasaltConfig): IpcChannel | null {
+  if (!config.clusterWorker) return null;
+  const channel = parentChannel();
+  if (!channel) throw new Error("clusterWorker is set but this process has no IPC channel to a primary");
+  return channel;
+}
+
 /**
  * Opens the bus and the counters (issue 6): on Redis with `config.redisUrl`; else, on PostgreSQL, the bus on
- * LISTEN/NOTIFY in the shared database (counters stay in memory); else in-process. An unreachable Redis or
- * bus connection does not stop the start: the instance serves HTTP and keeps reconnecting in the background.
+ * LISTEN/NOTIFY in the shared database; else in-process. Without Redis the counters stay in memory: this
+ * process's, or in a `--workers` worker the primary's, which also relays the bus on SQLite (issue 19). An
+ * unreachable Redis or bus connection does not stop the start: the instance serves HTTP and keeps
+ * reconnecting in the background.
  */
 export async function openSharedServices(config: BasaltConfig, log: Logger): Promise<SharedServices> {
+  const channel = workerChannel(config);
+  const siblings = channel ? new IpcBus(channel, { log }) : undefined;
+  if (siblings && !(await siblings.waitUntilJoined(5_000)))
+    log.error("the primary process does not relay to this worker: its caches may lag its siblings'");
+  // without Redis, a worker's counters are the primary's
+  const counters = channel && !config.redisUrl ? new IpcRateLimitStore(channel, { log }) : undefined;
+  const withSiblings = (bus: RealtimeBus): RealtimeBus =>
+    siblings ? new WorkersSharedBus(bus, siblings) : bus;
   if (!config.redisUrl && isPostgresUrl(config.dbUrl)) {
-    const bus = new PgBus({ url: config.dbUrl.trim(), prefix: config.pgChannelPrefix, log });
-    if (!(await bus.waitUntilListening(5_000)))
+    const pgBus = new PgBus({ url: config.dbUrl.trim(), prefix: config.pgChannelPrefix, log });
+    if (!(await pgBus.waitUntilListening(5_000)))
       log.error("the realtime bus cannot LISTEN on PostgreSQL: serving this instance alone until it can");
-    return { bus, close: () => bus.close() };
+    const bus = withSiblings(pgBus);
+    return {
+      bus,
+      ...(counters ? { rateLimits: counters } : {}),
+      close: async () => {
+        counters?.close();
+        await bus.close();
+      },
+    };
   }
   if (!config.redisUrl) {
-    const bus = new LocalBus();
-    return { bus, close: () => bus.close() };
+    // on SQLite, a worker's siblings on this machine are every other instance there can be
+    const bus = siblings ?? new LocalBus();
+    return {
+      bus,
+      ...(counters ? { rateLimits: counters } : {}),
+      close: async () => {
+        counters?.close();
+        await bus.close();
+      },
+    };
   }
   const shared = { url: config.redisUrl, prefix: config.redisPrefix, log };
-  const bus = new RedisBus(shared);
+  const redisBus = new RedisBus(shared);
   const rateLimits = new RedisRateLimitStore(shared);
   const [subscribed] = await Promise.all([
-    bus.waitUntilSubscribed(config.redisConnectTimeoutMs),
+    redisBus.waitUntilSubscribed(config.redisConnectTimeoutMs),
     rateLimits.waitUntilConnected(config.redisConnectTimeoutMs),
   ]);
   if (!subscribed) {
     log.error("Redis is unreachable: serving this instance alone until it answers");
   }
+  const bus = withSiblings(redisBus);
   return {
     bus,
     rateLimits,
-    pingRedis: () => bus.ping(),
+    pingRedis: () => redisBus.ping(),
     close: async () => {
       await Promise.all([bus.close(), rateLimits.close()]);
     },
@@ -105,11 +145,14 @@ export function syncInstances(deps: InstanceSyncDeps): { ready: () => Promise<vo
     if (change !== "collections") await settings.reload();
   };
   let chain: Promise<void> = Promise.resolve();
+  // The reload's promise goes back to the bus: the cluster IPC bus confirms a change to its publisher only
+  // once the reload it caused is done.
   bus.subscribe((message) => {
     if (message.kind !== "control" || message.origin === origin) return;
     chain = chain
       .then(() => reload(message.change))
       .catch((err: unknown) => log.error({ err, change: message.change }, "cache reload failed"));
+    return chain;
   });
   return { ready: () => chain };
 }

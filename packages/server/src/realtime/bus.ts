@@ -46,7 +46,10 @@ export interface RealtimeBus {
    * client unknown to this instance is then assumed to be held elsewhere.
    */
   hasPeers?(): Promise<boolean>;
-  /** Registers the handler of incoming messages; returns a function that removes it. */
+  /**
+   * Registers the handler of incoming messages; returns a function that removes it. A handler may return the
+   * promise of the work a message caused (a cache reload), for a bus that confirms delivery to wait on.
+   */
   subscribe(handler: (message: RealtimeMessage) => void): () => void;
   /** Stops delivering and releases connections. */
   close(): Promise<void>;

@@ -9,6 +9,7 @@ export {
   type RealtimeRecordMessage,
 } from "./bus.js";
 export { RealtimeClient, type RealtimeOutput } from "./client.js";
+export { IpcBus, type IpcBusOptions, WorkersSharedBus } from "./ipc-bus.js";
 export {
   addressKey,
   DEFAULT_REALTIME_LIMITS,

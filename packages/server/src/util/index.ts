@@ -2,6 +2,13 @@ export { crc32 } from "./crc32.js";
 export { formatDateTime, nowDateTime, parseDateTime } from "./datetime.js";
 export { htmlToText } from "./html-text.js";
 export { findInputProblem, type InputProblem, MAX_INPUT_DEPTH } from "./input-shape.js";
+export {
+  type ClusterMessage,
+  clusterMessage,
+  type IpcChannel,
+  type IpcRateWindow,
+  parentChannel,
+} from "./ipc-channel.js";
 export { compileLinearPattern, type LinearPattern } from "./linear-pattern.js";
 export { Mutex } from "./mutex.js";
 export { FORBIDDEN_KEYS, isPlainObject, safeKeys } from "./object.js";

@@ -1,10 +1,17 @@
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { MemoryRateLimitStore, type RateLimitStore, RedisRateLimitStore } from "../../src/auth/index.js";
+import {
+  IpcRateLimitStore,
+  MemoryRateLimitStore,
+  type RateLimitStore,
+  RedisRateLimitStore,
+} from "../../src/auth/index.js";
 import { deleteKeys, REDIS_TEST_URL, redisAvailable, uniquePrefix } from "../harness/redis.js";
+import { ipcChannels } from "./ipc-pair.js";
 
-// One conformance suite for every RateLimitStore (issue 6): process memory, and Redis shared by two
-// instances (with memory both "instances" are one store).
+// One conformance suite for every RateLimitStore (issue 6): process memory, Redis shared by two instances,
+// and the primary's counters shared by two workers over IPC (issue 19). With memory both "instances" are one
+// store.
 const log = pino({ level: "silent" });
 const redisUp = await redisAvailable("Redis rate-limit store tests");
 const prefix = uniquePrefix();
@@ -27,6 +34,13 @@ const impls: { name: string; make: () => Promise<[RateLimitStore, RateLimitStore
     make: async () => {
       const s = new MemoryRateLimitStore();
       return [s, s];
+    },
+  },
+  {
+    name: "ipc",
+    make: async () => {
+      const [one, two] = ipcChannels(2);
+      return [new IpcRateLimitStore(one, { log }), new IpcRateLimitStore(two, { log })];
     },
   },
 ];

@@ -1,11 +1,19 @@
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { LocalBus, type RealtimeBus, type RealtimeMessage, RedisBus } from "../../src/realtime/index.js";
+import {
+  IpcBus,
+  LocalBus,
+  type RealtimeBus,
+  type RealtimeMessage,
+  RedisBus,
+} from "../../src/realtime/index.js";
 import { deleteKeys, REDIS_TEST_URL, redisAvailable, uniquePrefix } from "../harness/redis.js";
 import { eventually } from "../harness/sse.js";
+import { ipcChannels } from "./ipc-pair.js";
 
-// One conformance suite for every RealtimeBus (issue 6): the in-process bus, and Redis pub/sub between two
-// instances. With the local bus both "instances" are the same bus.
+// One conformance suite for every RealtimeBus (issue 6): the in-process bus, Redis pub/sub between two
+// instances, and the cluster IPC bus between two workers through the primary's hub (issue 19). With the local
+// bus both "instances" are the same bus.
 const log = pino({ level: "silent" });
 const redisUp = await redisAvailable("Redis realtime bus tests");
 const prefix = uniquePrefix();
@@ -29,6 +37,18 @@ const impls: { name: string; make: () => Promise<Pair> }[] = [
       const bus = new LocalBus();
       opened.push(bus);
       return { a: bus, b: bus };
+    },
+  },
+  {
+    name: "ipc",
+    make: async () => {
+      const [one, two] = ipcChannels(2);
+      const a = new IpcBus(one, { log });
+      const b = new IpcBus(two, { log });
+      opened.push(a, b);
+      expect(await a.waitUntilJoined(3000)).toBe(true);
+      expect(await b.waitUntilJoined(3000)).toBe(true);
+      return { a, b };
     },
   },
 ];
@@ -113,5 +133,28 @@ describe.runIf(redisUp)("redis bus faults", () => {
     expect(Date.now() - started).toBeLessThan(1500);
     expect(got).toHaveLength(20);
     expect(bus.pending).toBe(5);
+  });
+});
+
+describe("ipc bus acknowledgements", () => {
+  it("resolves a control message's publish only once every other worker's handler has finished", async () => {
+    const [one, two, three] = ipcChannels(3);
+    const buses = [new IpcBus(one, { log }), new IpcBus(two, { log }), new IpcBus(three, { log })];
+    opened.push(...buses);
+    for (const bus of buses) expect(await bus.waitUntilJoined(3000)).toBe(true);
+    const finished: string[] = [];
+    for (const [i, bus] of buses.slice(1).entries()) {
+      bus.subscribe((m) => {
+        if (m.kind !== "control" || m.change !== "settings") return undefined;
+        return new Promise<void>((r) =>
+          setTimeout(() => r(void finished.push(`worker ${i + 2}`)), 60 * (i + 1)),
+        );
+      });
+    }
+    await buses[0].publish({ kind: "control", change: "settings", origin: "a" });
+    expect(finished.sort()).toEqual(["worker 2", "worker 3"]);
+    // a record message is not waited for: this publish returns although the handler never finishes
+    buses[1].subscribe((m) => (m.kind === "record" ? new Promise(() => undefined) : undefined));
+    await buses[0].publish(record(1));
   });
 });
