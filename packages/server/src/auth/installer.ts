@@ -23,6 +23,22 @@ export class InstallerService {
     return token;
   }
 
+  /**
+   * The current token as the worker processes of `basalt serve --workers` receive it (issue 19): its SHA-256
+   * digest (hex) and expiry, never the token itself; null when none is active.
+   */
+  get shared(): { digest: string; expiresAt: number } | null {
+    if (!this.active || !this.digest) return null;
+    return { digest: this.digest.toString("hex"), expiresAt: this.expiresAt };
+  }
+
+  /** Accepts the token another process issued, known by `shared`'s digest and expiry. */
+  adopt(shared: { digest: string; expiresAt: number }): void {
+    if (!/^[0-9a-f]{64}$/.test(shared.digest) || !Number.isFinite(shared.expiresAt)) return;
+    this.digest = Buffer.from(shared.digest, "hex");
+    this.expiresAt = shared.expiresAt;
+  }
+
   /** Whether a token is waiting to be used. */
   get active(): boolean {
     return this.digest !== null && this.now() < this.expiresAt;

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { runExport } from "./export.js";
 import { runGraphqlSchema } from "./graphql-schema.js";
@@ -44,6 +45,15 @@ function wholeNumber(value: string): number {
   return n;
 }
 
+/** `--workers`: a count from 1 to 256, or `auto` for the cores this process may use. */
+function workerCount(value: string): number {
+  if (value.trim().toLowerCase() === "auto") return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new InvalidArgumentError("must be auto or a whole number from 1 to 256");
+  return n;
+}
+
 const dirOption = () =>
   new Option("--dir <path>", "the data folder (SQLite files, uploads, backups)")
     .env("BASALT_DIR")
@@ -83,6 +93,15 @@ program
   )
   .addOption(dirOption())
   .addOption(dbOption())
+  .addOption(
+    new Option(
+      "--workers <n|auto>",
+      "serve from N processes sharing the port (auto: one per core); 1 is a single process",
+    )
+      .env("BASALT_WORKERS")
+      .argParser(workerCount)
+      .default(1),
+  )
   .addOption(
     new Option(
       "--redis <url>",
@@ -338,7 +357,8 @@ program
   )
   .addHelpText(
     "after",
-    "\nAt start-up, BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD create (or update) a superuser.",
+    "\nAt start-up, BASALT_SUPERUSER_EMAIL and BASALT_SUPERUSER_PASSWORD create (or update) a superuser." +
+      "\nWith --workers, SIGTERM/SIGINT drain every worker and SIGHUP replaces them one at a time.",
   )
   .action(runServe);
 

@@ -26,6 +26,14 @@ export const ERROR_CODES = {
   },
   BASALT_ERR_SERVE_BAD_ADDRESS: { status: 400, message: "The --http address must look like host:port." },
   BASALT_ERR_SERVE_BAD_PORT: { status: 400, message: "The --http port must be a number from 0 to 65535." },
+  BASALT_ERR_SERVE_WORKERS_DEV: {
+    status: 400,
+    message: "--dev reloads hook files in one process: use it without --workers.",
+  },
+  BASALT_ERR_SERVE_WORKER_FAILED: {
+    status: 500,
+    message: "A worker process stopped while starting; Basalt did not start.",
+  },
   BASALT_ERR_HOOKS_COMPILE: { status: 500, message: "The hook files do not compile; Basalt did not start." },
   BASALT_ERR_HOOKS_LOAD: { status: 500, message: "The hook files failed to load; Basalt did not start." },
   BASALT_ERR_MIGRATION_FAILED: {
