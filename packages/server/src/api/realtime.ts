@@ -17,6 +17,7 @@ import {
   type Topic,
 } from "../realtime/index.js";
 import { bodyObject } from "./guards.js";
+import { subscriptionForwarding } from "./realtime-forward.js";
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream",
@@ -57,6 +58,7 @@ function refusal(app: App, why: RealtimeRefusal): ApiError {
  * `PB_CONNECT`; `POST /api/realtime {clientId, subscriptions}` replaces that client's subscriptions (204).
  */
 export function registerRealtime(server: FastifyInstance, app: App): void {
+  const forwarding = subscriptionForwarding(server, app);
   server.get("/api/realtime", (request, reply) => {
     const refused = app.realtime.canConnect(request.ip);
     if (refused) {
@@ -106,7 +108,14 @@ export function registerRealtime(server: FastifyInstance, app: App): void {
     if (Object.keys(errors).length)
       throw badRequest("An error occurred while validating the submitted data.", errors);
     const client = app.realtime.client(clientId as string);
-    if (!client) throw notFound("Missing or invalid client id.");
+    if (!client) {
+      // in a `--workers` worker, the stream may be held by a sibling: it answers instead
+      const answer = await forwarding?.forward(request, clientId as string, subscriptions);
+      if (!answer) throw notFound("Missing or invalid client id.");
+      if (answer.retryAfter) reply.header("retry-after", answer.retryAfter);
+      if (answer.status === 204 || !answer.body) return reply.status(answer.status).send();
+      return reply.status(answer.status).type("application/json; charset=utf-8").send(answer.body);
+    }
     if (client.ip !== request.ip) throw badRequest("The current and the previous request IP don't match.");
     const previous = client.auth;
     const next = request.auth;

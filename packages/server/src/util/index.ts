@@ -5,6 +5,7 @@ export { findInputProblem, type InputProblem, MAX_INPUT_DEPTH } from "./input-sh
 export {
   type ClusterMessage,
   clusterMessage,
+  type ForwardedAnswer,
   type IpcChannel,
   type IpcRateWindow,
   parentChannel,

@@ -40,6 +40,13 @@ export interface IpcRateWindow {
   readonly resetAt: number;
 }
 
+/** A sibling worker's answer to a forwarded realtime subscription request. */
+export interface ForwardedAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly retryAfter?: string;
+}
+
 /**
  * What a `basalt serve --workers` worker and its primary say to each other, tagged `basalt` so they never
  * mistake anything else on the channel for theirs:
@@ -47,6 +54,8 @@ export interface IpcRateWindow {
  *   with `ack`, the publisher waits until every other worker has handled it (`bus-ack` back each way);
  * - `bus-hello`/`bus-welcome`: a worker's bus joins the relay, and is told when it has;
  * - `rl`/`rl-result`: a rate-limit counter call on the primary's counters, and its answer;
+ * - `rt-forward`/`rt-forward-result`: a realtime subscription request for a client held by another worker,
+ *   and the answer of the worker that holds it (null: none does);
  * - `ready`: the worker listens at `url`.
  */
 export type ClusterMessage =
@@ -62,6 +71,15 @@ export type ClusterMessage =
       readonly windowMs?: number;
     }
   | { readonly basalt: "rl-result"; readonly id: number; readonly window: IpcRateWindow | null }
+  | {
+      readonly basalt: "rt-forward";
+      readonly id: number;
+      readonly clientId: string;
+      readonly subscriptions: unknown;
+      readonly ip: string;
+      readonly authorization?: string;
+    }
+  | { readonly basalt: "rt-forward-result"; readonly id: number; readonly answer: ForwardedAnswer | null }
   | { readonly basalt: "ready"; readonly url: string };
 
 /** The message as a ClusterMessage, or null when it is not one. */

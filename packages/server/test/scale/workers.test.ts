@@ -3,11 +3,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import PocketBase from "pocketbase";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, freePort } from "../cli/cli-helpers.js";
 import { createTestDatabase, type TestDatabase } from "../harness/dialects.js";
 import { SUPERUSER } from "../harness/server.js";
-import { openSse, type RawSse } from "../harness/sse.js";
+import { installEventSource, openSse, type RawSse } from "../harness/sse.js";
 import { waitFor } from "../harness/wait.js";
 import { postgresAvailable } from "./pg-helpers.js";
 
@@ -33,6 +34,7 @@ export default function (app: any) {
 }
 `;
 
+installEventSource();
 const pgUp = await postgresAvailable("Workers tests on PostgreSQL");
 const stores = pgUp ? (["sqlite", "postgres"] as const) : (["sqlite"] as const);
 
@@ -137,6 +139,7 @@ describe.each(stores)("basalt serve --workers 2 on %s", (store) => {
   let primary: Primary;
   let token: string;
   const streams: RawSse[] = [];
+  const sdks: PocketBase[] = [];
 
   beforeAll(async () => {
     cwd = mkdtempSync(join(tmpdir(), "basalt-workers-"));
@@ -153,6 +156,7 @@ describe.each(stores)("basalt serve --workers 2 on %s", (store) => {
 
   afterAll(async () => {
     for (const s of streams) s.close();
+    for (const pb of sdks) pb.realtime.unsubscribe().catch(() => undefined);
     if (primary && primary.child.exitCode === null) {
       primary.child.kill("SIGKILL");
       await primary.exited;
@@ -211,19 +215,43 @@ describe.each(stores)("basalt serve --workers 2 on %s", (store) => {
     expect(seen.size).toBe(2);
   });
 
-  it("delivers to a realtime subscriber on one worker the records written through either", async () => {
+  it("delivers to realtime subscribers on either worker the records written through either", async () => {
+    // A raw stream, then SDK clients: the SDK opens its stream on one connection and posts its
+    // subscriptions on another, which the primary may give to the other worker; that worker forwards the
+    // request to the one holding the stream, so every subscription succeeds at the first try.
     const sse = await openSse(primary.url, { agent: false });
     streams.push(sse);
-    // the subscription request must reach the worker that holds the stream
-    let subscribed = 0;
-    for (let i = 0; i < 40 && subscribed !== 204; i++) {
-      subscribed = (
-        await call(primary.url, "POST", "/api/realtime", {
-          json: { clientId: sse.clientId, subscriptions: ["notes"] },
-        })
-      ).status;
+    const subscribedVia = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const who = await call(primary.url, "GET", "/api/test/pid", { agent });
+        const res = await call(primary.url, "POST", "/api/realtime", {
+          agent,
+          json: { clientId: sse.clientId, subscriptions: [i % 2 ? "notes/*" : "notes"] },
+        });
+        expect(res.status).toBe(204);
+        subscribedVia.add(who.body.pid);
+      } finally {
+        agent.destroy();
+      }
     }
-    expect(subscribed).toBe(204);
+    // the subscription request reached both workers: one held the stream, the other forwarded
+    expect(subscribedVia.size).toBe(2);
+    const unknown = await call(primary.url, "POST", "/api/realtime", {
+      json: { clientId: "no-such-client", subscriptions: ["notes"] },
+    });
+    expect(unknown.status).toBe(404);
+    const clients = Array.from({ length: 6 }, () => {
+      const pb = new PocketBase(primary.url);
+      pb.autoCancellation(false);
+      return pb;
+    });
+    sdks.push(...clients);
+    const received = clients.map(() => [] as string[]);
+    await Promise.all(
+      clients.map((pb, i) => pb.collection("notes").subscribe("*", (e) => received[i].push(e.record.id))),
+    );
     const writers = new Set<string>();
     const ids: string[] = [];
     for (let i = 0; i < 40 && writers.size < 2; i++) {
@@ -235,10 +263,12 @@ describe.each(stores)("basalt serve --workers 2 on %s", (store) => {
       ids.push(res.body.id);
     }
     expect(writers.size).toBe(2);
+    await waitFor(() => received.every((r) => r.length >= ids.length), "every subscriber's events");
+    for (const r of received) expect(r).toEqual(ids);
     const events = await waitFor(() => {
-      const got = sse.frames.filter((f) => f.event === "notes");
+      const got = sse.frames.filter((f) => f.event === "notes/*");
       return got.length >= ids.length ? got : null;
-    }, "every record's event");
+    }, "the raw stream's events");
     expect(events.map((e) => (e.data as any).record.id)).toEqual(ids);
     expect(new Set(events.map((e) => (e.data as any).record.pid))).toEqual(writers);
   });
