@@ -136,6 +136,8 @@ export class WorkerSupervisor {
   /** Forks one worker and resolves once it listens; rejects when it exits (or stalls) before that. */
   private fork(): Promise<{ worker: Worker; url: string }> {
     const worker = cluster.fork(this.options.env);
+    // a channel error (a write to a worker that just died) must not take the primary down with it
+    worker.on("error", (err: Error) => this.options.print(`Worker ${worker.process.pid}: ${err.message}`));
     worker.on("message", (raw: unknown) => this.hub.receive(this.member(worker), raw));
     worker.once("exit", () => this.hub.leave(worker.id));
     return new Promise((resolve, reject) => {
@@ -182,7 +184,8 @@ export class WorkerSupervisor {
   }
 
   private async replace(slot: Slot): Promise<void> {
-    if (this.stopping) return;
+    // a rolling restart may have filled the slot while this restart waited out its delay
+    if (this.stopping || !slot.worker.isDead()) return;
     try {
       const fresh = await this.fork();
       if (this.stopping) {

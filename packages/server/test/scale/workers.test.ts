@@ -4,7 +4,7 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import PocketBase from "pocketbase";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BIN, freePort } from "../cli/cli-helpers.js";
 import { createTestDatabase, type TestDatabase } from "../harness/dialects.js";
 import { SUPERUSER } from "../harness/server.js";
@@ -153,6 +153,11 @@ describe.each(stores)("basalt serve --workers 2 on %s", (store) => {
     expect(auth.status).toBe(200);
     token = auth.body.token;
   }, 120_000);
+
+  afterEach((context) => {
+    // what the primary and its workers printed is the first thing to read when a test here fails
+    if (context.task.result?.state === "fail") console.error(primary?.output());
+  });
 
   afterAll(async () => {
     for (const s of streams) s.close();
