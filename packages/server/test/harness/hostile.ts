@@ -32,6 +32,8 @@ export async function startHostileServer(config: Record<string, unknown>): Promi
   if (testStore() === "postgres") database = await createTestDatabase();
   const full = {
     dataDir,
+    // its own folder: the default beside the data folder is the temp dir every test shares
+    migrationsDir: join(dataDir, "basalt_migrations"),
     superuser: SUPERUSER,
     ...(database ? { dbUrl: database.url, dbMaxConnections: 5 } : {}),
     ...config,

@@ -51,6 +51,9 @@ export async function startServer(
   if (store === "postgres" && !config.dbUrl) database = await createTestDatabase(dataDir);
   const full: Partial<BasaltConfig> = {
     dataDir: dir,
+    // the default (`basalt_migrations` beside the data folder) would be the temp dir itself, shared by every
+    // test: a `--dev` server's automigrate files would then be applied by every later server
+    migrationsDir: join(dir, "basalt_migrations"),
     http: "127.0.0.1:0",
     ...(database ? { dbUrl: database.url, dbMaxConnections: 5 } : {}),
     ...config,
