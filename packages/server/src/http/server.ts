@@ -123,7 +123,9 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
   server.decorateRequest("traceContext", null);
   registerObservabilityHooks(server, app);
   // Callback-style hooks: a guest request (no Authorization header) costs no promise on the hot path.
+  const metrics = app.metrics;
   server.addHook("onRequest", (request, reply, done) => {
+    metrics?.requestStarted();
     reply.headers(SECURITY_HEADERS);
     reply.header("x-request-id", request.id);
     const header = request.headers.authorization;
@@ -165,14 +167,11 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
       );
     }
     const failure = request.failure;
-    app.metrics?.requestFinished(
-      request.method,
-      request.routeOptions.url ?? "unmatched",
-      status,
-      reply.elapsedTime / 1000,
-    );
+    // Fastify builds a new frozen object on every `routeOptions` read
+    const route = request.routeOptions;
+    metrics?.requestFinished(request.method, route.url ?? "unmatched", status, reply.elapsedTime / 1000);
     if (request.traceContext) endServerSpan(request.traceContext, status);
-    if (!failure && status < 400 && request.routeOptions.config.skipSuccessLog) return;
+    if (!failure && status < 400 && route.config.skipSuccessLog) return;
     app.logs.request({
       method: request.method,
       url: request.url,
@@ -182,10 +181,11 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
       userAgent: request.headers["user-agent"] ?? "",
       auth: auth ? auth.collection.name : "",
       authId: auth ? String(auth.record.id) : "",
-      ...(auth?.apiKey ? { apiKey: auth.apiKey.id } : {}),
+      apiKey: auth?.apiKey?.id,
       userIP: request.ip,
       remoteIP: request.socket.remoteAddress ?? "",
-      ...(failure ? { error: failure.message, details: failure.data } : {}),
+      error: failure?.message,
+      details: failure?.data,
     });
   });
 
@@ -228,13 +228,7 @@ function endServerSpan(ctx: Context, status: number): void {
  * after the body is read, whose stream events run outside it), so child spans attach to it.
  */
 function registerObservabilityHooks(server: FastifyInstance, app: App): void {
-  const { metrics, tracing } = app;
-  if (metrics) {
-    server.addHook("onRequest", (_request, _reply, done) => {
-      metrics.requestStarted();
-      done();
-    });
-  }
+  const { tracing } = app;
   if (!tracing) return;
   server.addHook("onRequest", (request, _reply, done) => {
     const route = request.routeOptions.url;

@@ -3,13 +3,13 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import { IdPool, type PendingEntry, prepareEntry } from "./log-entry.js";
+import { IdPool, prepareEntry, type QueuedEntry } from "./log-entry.js";
 import type { LogsStore } from "./logs-store.js";
 
 /** Where batches of log entries go: the store in this thread, or a writer thread. */
 export interface LogSink {
   /** Prepares and stores a batch; resolves once it is committed. */
-  write(batch: PendingEntry[]): Promise<void>;
+  write(batch: QueuedEntry[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -18,7 +18,7 @@ export class InThreadSink implements LogSink {
   private readonly ids = new IdPool();
   constructor(private readonly store: LogsStore) {}
 
-  write(batch: PendingEntry[]): Promise<void> {
+  write(batch: QueuedEntry[]): Promise<void> {
     return this.store.insert(batch.map((p) => prepareEntry(p, this.ids)));
   }
 
@@ -67,7 +67,7 @@ export class WorkerSink implements LogSink {
     this.waiting.clear();
   }
 
-  write(batch: PendingEntry[]): Promise<void> {
+  write(batch: QueuedEntry[]): Promise<void> {
     if (this.dead) return this.fallback.write(batch);
     const seq = ++this.seq;
     return new Promise<void>((resolve, reject) => {
@@ -76,7 +76,7 @@ export class WorkerSink implements LogSink {
         this.worker.postMessage({ seq, batch });
       } catch {
         // attributes a structured clone cannot carry (functions, class instances): send their JSON form
-        this.worker.postMessage({ seq, batch: JSON.parse(JSON.stringify(batch)) as PendingEntry[] });
+        this.worker.postMessage({ seq, batch: JSON.parse(JSON.stringify(batch)) as QueuedEntry[] });
       }
     });
   }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { formatDateTime } from "../util/index.js";
-import type { PendingEntry as Pending } from "./log-entry.js";
+import { encodeRequestEntry, type QueuedEntry } from "./log-entry.js";
 import { InThreadSink, type LogSink } from "./log-sink.js";
 import type { LogsStore } from "./logs-store.js";
 
@@ -60,7 +60,7 @@ const DEFAULTS: LogWriterOptions = {
  * entries are dropped and counted. Secrets are redacted when a batch is prepared, off the request path.
  */
 export class LogsService {
-  private buffer: Pending[] = [];
+  private buffer: QueuedEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly writing = new Set<Promise<void>>();
   private inflight = 0;
@@ -106,30 +106,28 @@ export class LogsService {
     const level = input.error !== undefined || input.status >= 400 ? 8 : 0;
     if (!this.accepts(level)) return;
     const s = this.settings();
-    const data: Record<string, unknown> = {
-      type: "request",
-      execTime: input.execTime,
-      url: input.url,
-      method: input.method,
-      status: input.status,
-      referer: input.referer,
-      userAgent: input.userAgent,
-      auth: input.auth,
-    };
-    if (input.error !== undefined) {
-      data.error = input.error;
-      data.details = input.details ?? {};
-    }
-    if (s.logAuthId && input.auth) data.authId = input.authId;
-    if (input.apiKey) data.apiKey = input.apiKey;
-    if (s.logIP) {
-      data.userIP = input.userIP;
-      data.remoteIP = input.remoteIP;
-    }
-    this.push({ time: Date.now(), level, message: input.method, data, request: true });
+    this.push(
+      encodeRequestEntry({
+        time: Date.now(),
+        level,
+        method: input.method,
+        url: input.url,
+        status: input.status,
+        execTime: input.execTime,
+        referer: input.referer,
+        userAgent: input.userAgent,
+        auth: input.auth,
+        authId: s.logAuthId && input.auth ? input.authId : undefined,
+        apiKey: input.apiKey || undefined,
+        userIP: s.logIP ? input.userIP : undefined,
+        remoteIP: s.logIP ? input.remoteIP : undefined,
+        error: input.error,
+        details: input.details,
+      }),
+    );
   }
 
-  private push(entry: Pending): void {
+  private push(entry: QueuedEntry): void {
     if (this.buffer.length + this.inflight >= this.opts.maxBuffered) {
       this.dropped++;
       return;
@@ -171,7 +169,7 @@ export class LogsService {
     await Promise.all([...this.writing]);
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  private async write(batch: QueuedEntry[]): Promise<void> {
     try {
       if (batch.length) {
         await this.sink.write(batch);

@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { statementKind } from "../db/index.js";
+import { BucketHistogram, type HistogramSeries } from "./bucket-histogram.js";
 
 /** Where the scrape-time figures come from (read only when Prometheus scrapes). */
 export interface MetricsSources {
@@ -12,8 +13,6 @@ export interface MetricsSources {
   logs(): { buffered: number; dropped: number; written: number };
   rulesCache(): { hits: number; misses: number };
 }
-
-type HistogramChild = ReturnType<Histogram<string>["labels"]>;
 
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DB_BUCKETS = [
@@ -57,20 +56,19 @@ function mirroredCounter(
 export class Metrics {
   readonly registry = new Registry();
   private inFlight = 0;
-  private readonly http: Histogram<string>;
-  private readonly routes = new Map<string, Map<string, (HistogramChild | undefined)[]>>();
-  private readonly db: Record<string, HistogramChild>;
+  private readonly http: BucketHistogram;
+  private readonly routes = new Map<string, Map<string, (HistogramSeries | undefined)[]>>();
+  private readonly db: Record<string, HistogramSeries>;
 
   constructor(sources: MetricsSources) {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry, prefix: "basalt_" });
-    this.http = new Histogram({
-      name: "basalt_http_request_duration_seconds",
-      help: "HTTP request duration by method, route template and status class.",
-      labelNames: ["method", "route", "status"],
-      buckets: HTTP_BUCKETS,
-      registers: [registry],
-    });
+    this.http = new BucketHistogram(
+      registry,
+      "basalt_http_request_duration_seconds",
+      "HTTP request duration by method, route template and status class.",
+      HTTP_BUCKETS,
+    );
     const inFlight = () => this.inFlight;
     // read at scrape time: requests only move a plain integer
     new Gauge({
@@ -81,15 +79,14 @@ export class Metrics {
         this.set(inFlight());
       },
     });
-    const db = new Histogram({
-      name: "basalt_db_query_duration_seconds",
-      help: "Database statement duration by kind (select, insert, update, delete, other).",
-      labelNames: ["kind"],
-      buckets: DB_BUCKETS,
-      registers: [registry],
-    });
+    const db = new BucketHistogram(
+      registry,
+      "basalt_db_query_duration_seconds",
+      "Database statement duration by kind (select, insert, update, delete, other).",
+      DB_BUCKETS,
+    );
     this.db = Object.fromEntries(
-      ["select", "insert", "update", "delete", "other"].map((k) => [k, db.labels({ kind: k })]),
+      ["select", "insert", "update", "delete", "other"].map((k) => [k, db.createSeries({ kind: k })]),
     );
     mirroredCounter(
       registry,
@@ -220,7 +217,7 @@ export class Metrics {
     if (!(cls >= 0 && cls < 5)) cls = 4;
     let child = children[cls];
     if (!child) {
-      child = this.http.labels({ method, route, status: STATUS_CLASSES[cls] });
+      child = this.http.createSeries({ method, route, status: STATUS_CLASSES[cls] });
       children[cls] = child;
     }
     child.observe(seconds);
