@@ -60,32 +60,39 @@ export class IdPool {
   }
 }
 
-/** A request entry's fields, in the order `encodeRequestEntry` writes them. */
-export interface RequestEntryFields {
-  time: number;
-  level: number;
+/** What the HTTP layer knows of a finished request; strings are taken as they are, redacted at flush time. */
+export interface RequestLogInput {
   method: string;
   url: string;
   status: number;
+  /** Milliseconds from the request's arrival to its answer. */
   execTime: number;
   referer: string;
   userAgent: string;
+  /** The auth collection's name, or "" for a guest. */
   auth: string;
-  /** Omitted (undefined) when the settings leave the auth id out. */
-  authId?: string;
+  authId: string;
+  /** The id of the API key the request came with (issue 18), when it did. */
   apiKey?: string;
-  /** Omitted when the settings leave client addresses out. */
-  userIP?: string;
-  remoteIP?: string;
+  userIP: string;
+  remoteIP: string;
   error?: string;
   details?: unknown;
 }
 
-/** A request entry as one string (a JSON array; absent optional fields are `null`). */
-export function encodeRequestEntry(f: RequestEntryFields): string {
+/**
+ * A request entry as one string (a JSON array; what the settings leave out, and absent optional fields,
+ * are `null`).
+ */
+export function encodeRequestEntry(
+  f: RequestLogInput,
+  time: number,
+  level: number,
+  settings: { readonly logIP: boolean; readonly logAuthId: boolean },
+): string {
   const row = [
-    f.time,
-    f.level,
+    time,
+    level,
     f.method,
     f.url,
     f.status,
@@ -93,10 +100,10 @@ export function encodeRequestEntry(f: RequestEntryFields): string {
     f.referer,
     f.userAgent,
     f.auth,
-    f.authId ?? null,
-    f.apiKey ?? null,
-    f.userIP ?? null,
-    f.remoteIP ?? null,
+    settings.logAuthId && f.auth ? f.authId : null,
+    f.apiKey || null,
+    settings.logIP ? f.userIP : null,
+    settings.logIP ? f.remoteIP : null,
     f.error ?? null,
     f.error === undefined ? null : (f.details ?? {}),
   ];

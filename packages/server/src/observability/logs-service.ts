@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { formatDateTime } from "../util/index.js";
-import { encodeRequestEntry, type QueuedEntry } from "./log-entry.js";
+import { encodeRequestEntry, type QueuedEntry, type RequestLogInput } from "./log-entry.js";
 import { InThreadSink, type LogSink } from "./log-sink.js";
 import type { LogsStore } from "./logs-store.js";
 
@@ -12,26 +12,6 @@ export interface LogSettings {
   readonly minLevel: number;
   readonly logIP: boolean;
   readonly logAuthId: boolean;
-}
-
-/** What the HTTP layer knows of a finished request; strings are taken as they are, redacted at flush time. */
-export interface RequestLogInput {
-  method: string;
-  url: string;
-  status: number;
-  /** Milliseconds from the request's arrival to its answer. */
-  execTime: number;
-  referer: string;
-  userAgent: string;
-  /** The auth collection's name, or "" for a guest. */
-  auth: string;
-  authId: string;
-  /** The id of the API key the request came with (issue 18), when it did. */
-  apiKey?: string;
-  userIP: string;
-  remoteIP: string;
-  error?: string;
-  details?: unknown;
 }
 
 /** Buffer and batch sizes of the log writer. */
@@ -105,26 +85,7 @@ export class LogsService {
   request(input: RequestLogInput): void {
     const level = input.error !== undefined || input.status >= 400 ? 8 : 0;
     if (!this.accepts(level)) return;
-    const s = this.settings();
-    this.push(
-      encodeRequestEntry({
-        time: Date.now(),
-        level,
-        method: input.method,
-        url: input.url,
-        status: input.status,
-        execTime: input.execTime,
-        referer: input.referer,
-        userAgent: input.userAgent,
-        auth: input.auth,
-        authId: s.logAuthId && input.auth ? input.authId : undefined,
-        apiKey: input.apiKey || undefined,
-        userIP: s.logIP ? input.userIP : undefined,
-        remoteIP: s.logIP ? input.remoteIP : undefined,
-        error: input.error,
-        details: input.details,
-      }),
-    );
+    this.push(encodeRequestEntry(input, Date.now(), level, this.settings()));
   }
 
   private push(entry: QueuedEntry): void {
