@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ExecutionResult } from "graphql";
-import { createHandler } from "graphql-sse/lib/use/fastify";
 import { refreshAuth, signInWithPassword } from "../auth/flows/index.js";
 import type { App } from "../core/app.js";
 import type { RecordRequest } from "../core/records/index.js";
@@ -13,11 +12,18 @@ import {
   recordChanges,
   Scope,
 } from "../graphql/index.js";
-import { isPlainObject } from "../util/index.js";
+import { isPlainObject, lazyImport } from "../util/index.js";
 import { BATCH_ITEM_PATTERNS, checkRateLimit, clientIp } from "./rate-limit.js";
 import { recordRequestOf } from "./records-auth-helpers.js";
 import { requestToken } from "./records-auth-refresh.js";
 import { throttleEmptyList } from "./records-crud.js";
+
+// graphql-sse is loaded on the first subscription request, not at start-up (issue 19: memory)
+const loadSse = lazyImport(
+  "graphql-sse",
+  "GraphQL subscriptions",
+  () => import("graphql-sse/lib/use/fastify"),
+);
 
 const RECORDS = "/api/collections/:collection/records";
 /** The REST route each GraphQL records action counts as, for the rate limits. */
@@ -106,7 +112,8 @@ function readRequest(source: unknown, fromQuery: boolean): GraphqlRequest {
  */
 export function registerGraphql(server: FastifyInstance, app: App): void {
   const run = async (request: FastifyRequest, reply: FastifyReply, req: GraphqlRequest, get: boolean) => {
-    const prepared = app.graphql.prepare(req, {
+    const graphql = await app.graphql();
+    const prepared = graphql.prepare(req, {
       superuser: request.auth?.isSuperuser === true,
       kinds: get ? ["query"] : ["query", "mutation"],
     });
@@ -114,24 +121,49 @@ export function registerGraphql(server: FastifyInstance, app: App): void {
       if (prepared.status === 405) reply.header("allow", "POST");
       return reply
         .status(prepared.status)
-        .send({ errors: prepared.errors.map((e) => app.graphql.formatError(e)) });
+        .send({ errors: prepared.errors.map((e) => graphql.formatError(e)) });
     }
     const context: OperationContext = {
       scope: new Scope(app.records, baseRequest(request), hooksFor(app, request, reply)),
-      maxPerPage: app.graphql.limits.maxPerPage,
+      maxPerPage: graphql.limits.maxPerPage,
     };
-    return reply.status(200).send(await app.graphql.execute(prepared, context));
+    return reply.status(200).send(await graphql.execute(prepared, context));
   };
   server.post("/api/graphql", (request, reply) =>
     run(request, reply, readRequest(request.body, false), false),
   );
   server.get("/api/graphql", (request, reply) => run(request, reply, readRequest(request.query, true), true));
 
-  const handler = createHandler<Record<PropertyKey, unknown>>({
-    schema: () => app.graphql.schema(),
+  const stream = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    request.raw.socket.setTimeout(0);
+    try {
+      if (!handler) {
+        handler = streamHandler(app);
+        // a failed load is not kept: the next request tries again
+        handler.catch(() => {
+          handler = undefined;
+        });
+      }
+      await (await handler)(request, reply);
+    } catch (err) {
+      request.log.warn({ err }, "graphql stream failed");
+      if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
+      else reply.raw.end();
+    }
+  };
+  let handler: ReturnType<typeof streamHandler> | undefined;
+  server.route({ method: ["GET", "POST", "PUT", "DELETE"], url: "/api/graphql/stream", handler: stream });
+}
+
+/** The GraphQL-over-SSE handler of `/api/graphql/stream` (made on the first request to it). */
+async function streamHandler(app: App) {
+  const [graphql, { createHandler }] = await Promise.all([app.graphql(), loadSse()]);
+  return createHandler<Record<PropertyKey, unknown>>({
+    schema: () => graphql.schema(),
     onSubscribe: (req, params) => {
       const request = req.raw as FastifyRequest;
-      const prepared = app.graphql.prepare(
+      const prepared = graphql.prepare(
         {
           query: params.query,
           variables: params.variables ?? undefined,
@@ -141,13 +173,13 @@ export function registerGraphql(server: FastifyInstance, app: App): void {
       );
       if ("errors" in prepared) {
         // answered like /api/graphql refuses: the status and the formatted errors, no stream
-        const body = JSON.stringify({ errors: prepared.errors.map((e) => app.graphql.formatError(e)) });
+        const body = JSON.stringify({ errors: prepared.errors.map((e) => graphql.formatError(e)) });
         const headers = { "content-type": "application/json; charset=utf-8" };
         return [body, { status: prepared.status, statusText: "Bad Request", headers }];
       }
       const contextValue: OperationContext = {
         scope: new Scope(app.records, baseRequest(request), null),
-        maxPerPage: app.graphql.limits.maxPerPage,
+        maxPerPage: graphql.limits.maxPerPage,
         subscribe: (collection, recordId, filter) =>
           recordChanges(app.realtime, request.ip, request.auth, collection, recordId, filter),
       };
@@ -159,22 +191,10 @@ export function registerGraphql(server: FastifyInstance, app: App): void {
         contextValue: contextValue as unknown as Record<PropertyKey, unknown>,
       };
     },
-    onNext: (_ctx, _req, result) => app.graphql.format(result as ExecutionResult) as ExecutionResult,
+    onNext: (_ctx, _req, result) => graphql.format(result as ExecutionResult) as ExecutionResult,
     onOperation: async (_ctx, _req, _args, pending) => {
       const result = await pending;
-      return Symbol.asyncIterator in result ? undefined : (app.graphql.format(result) as ExecutionResult);
+      return Symbol.asyncIterator in result ? undefined : (graphql.format(result) as ExecutionResult);
     },
   });
-  const stream = async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.hijack();
-    request.raw.socket.setTimeout(0);
-    try {
-      await handler(request, reply);
-    } catch (err) {
-      request.log.warn({ err }, "graphql stream failed");
-      if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
-      else reply.raw.end();
-    }
-  };
-  server.route({ method: ["GET", "POST", "PUT", "DELETE"], url: "/api/graphql/stream", handler: stream });
 }

@@ -24,7 +24,8 @@ export {
   verifyPassword,
 } from "./passwords.js";
 export { IpcRateLimitStore, type IpcRateLimitStoreOptions } from "./rate-limit-ipc-store.js";
-export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from "./rate-limit-redis-store.js";
+export { openRedisRateLimitStore } from "./rate-limit-redis-open.js";
+export type { RedisRateLimitStore, RedisRateLimitStoreOptions } from "./rate-limit-redis-store.js";
 export { MemoryRateLimitStore, type RateLimitStore, type RateWindow } from "./rate-limit-store.js";
 export { FIXED_GUARDS, type FixedGuard, type LimitRule, RateLimiter } from "./rate-limiter.js";
 export { superuserIpAllowed, superuserIpRefused } from "./superuser-ips.js";

@@ -46,7 +46,7 @@ export async function graphqlSdl(opts: {
     pino({ level: "silent" }),
   );
   try {
-    return `${app.graphql.sdl()}\n`;
+    return `${(await app.graphql()).sdl()}\n`;
   } finally {
     await app.close();
   }

@@ -17,17 +17,18 @@ import {
   S3Storage,
   type Storage,
 } from "../files/index.js";
-import { DEFAULT_GRAPHQL_LIMITS, GraphqlService } from "../graphql/index.js";
+import { createGraphqlService, DEFAULT_GRAPHQL_LIMITS, type GraphqlService } from "../graphql/index.js";
 import { CronService, JobsService } from "../jobs/index.js";
 import { MailService, type SmtpConfig } from "../mail/index.js";
 import {
   AppLogger,
   createLogSink,
-  failSpan,
+  createMetrics,
+  createTracing,
   LogsService,
   LogsStore,
-  Metrics,
-  Tracing,
+  type Metrics,
+  type Tracing,
   tracingEnabled,
 } from "../observability/index.js";
 import { RealtimeBroker } from "../realtime/index.js";
@@ -90,8 +91,11 @@ export interface App {
   readonly settings: SettingsService;
   /** This instance's realtime (SSE) clients, fed by the realtime bus. */
   readonly realtime: RealtimeBroker;
-  /** The GraphQL API generated from the collections (`/api/graphql`), over the same records service. */
-  readonly graphql: GraphqlService;
+  /**
+   * The GraphQL API generated from the collections (`/api/graphql`), over the same records service; made
+   * (and graphql-js loaded) on the first call, so an instance that serves no GraphQL does not pay for it.
+   */
+  graphql(): Promise<GraphqlService>;
   /** One page of the collections list, filtered and sorted with PocketBase's filter syntax. */
   listCollections(opts: {
     filter: string;
@@ -250,7 +254,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
   }
   const tracing =
     config.tracing === "on" || (config.tracing === "auto" && tracingEnabled(process.env))
-      ? new Tracing(BASALT_VERSION)
+      ? await createTracing(BASALT_VERSION)
       : null;
   let metrics: Metrics | null = null;
   // statements are timed (metrics) and traced (a child span of the request or job running them) only when
@@ -269,7 +273,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
           return (err) => {
             metrics?.queryFinished(sql, (performance.now() - started) / 1000);
             if (!span) return;
-            if (err) failSpan(span, err);
+            if (err) tracing?.fail(span, err);
             span.end();
           };
         })
@@ -279,7 +283,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
         const span = tracing.startChild("rules compile", { "basalt.collection": collection });
         if (!span) return undefined;
         return (err) => {
-          if (err) failSpan(span, err);
+          if (err) tracing.fail(span, err);
           span.end();
         };
       })
@@ -442,7 +446,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
       log.info(sealed, "stored secrets encrypted with the key from %s", secrets.envHint);
     if (config.metrics) {
       const logsService = logs;
-      metrics = new Metrics({
+      metrics = await createMetrics({
         realtime: () => ({
           clients: realtime.size,
           subscriptions: realtime.subscriptionCount,
@@ -458,6 +462,7 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
         rulesCache: rulesCacheStats,
       });
     }
+    let graphql: Promise<GraphqlService> | undefined;
     const recordMatchesRule: App["recordMatchesRule"] = async (collection, record, rule, req) => {
       if (req.auth?.isSuperuser || rule === "") return true;
       if (rule === null) return false;
@@ -498,18 +503,26 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
       files,
       settings,
       realtime,
-      graphql: new GraphqlService(
-        collections,
-        {
-          ...DEFAULT_GRAPHQL_LIMITS,
-          introspection: config.graphqlIntrospection,
-          maxDepth: config.graphqlMaxDepth,
-          maxCost: config.graphqlMaxCost,
-          maxAliases: config.graphqlMaxAliases,
-          maxPerPage: Math.min(config.graphqlMaxPerPage, 1000),
-        },
-        log,
-      ),
+      graphql: () => {
+        if (graphql) return graphql;
+        graphql = createGraphqlService(
+          collections,
+          {
+            ...DEFAULT_GRAPHQL_LIMITS,
+            introspection: config.graphqlIntrospection,
+            maxDepth: config.graphqlMaxDepth,
+            maxCost: config.graphqlMaxCost,
+            maxAliases: config.graphqlMaxAliases,
+            maxPerPage: Math.min(config.graphqlMaxPerPage, 1000),
+          },
+          log,
+        );
+        // a failed load is not kept: the next request tries again
+        graphql.catch(() => {
+          graphql = undefined;
+        });
+        return graphql;
+      },
       listCollections: (opts) => queryCollections(db, (id) => collections.find(id), opts),
       checkAuthRule: async (collection, record, req = { auth: null }) => {
         if (collection.name === "_superusers") return;

@@ -1,13 +1,13 @@
 import type { Logger } from "pino";
-import { IpcRateLimitStore, type RateLimitStore, RedisRateLimitStore } from "../auth/index.js";
+import { IpcRateLimitStore, openRedisRateLimitStore, type RateLimitStore } from "../auth/index.js";
 import { isPostgresUrl } from "../db/index.js";
 import {
   IpcBus,
   LocalBus,
+  openRedisBus,
   PgBus,
   type RealtimeBus,
   type RealtimeControlMessage,
-  RedisBus,
   WorkersSharedBus,
 } from "../realtime/index.js";
 import { clearRulesCache } from "../rules/index.js";
@@ -81,8 +81,7 @@ export async function openSharedServices(config: BasaltConfig, log: Logger): Pro
     };
   }
   const shared = { url: config.redisUrl, prefix: config.redisPrefix, log };
-  const redisBus = new RedisBus(shared);
-  const rateLimits = new RedisRateLimitStore(shared);
+  const [redisBus, rateLimits] = await Promise.all([openRedisBus(shared), openRedisRateLimitStore(shared)]);
   const [subscribed] = await Promise.all([
     redisBus.waitUntilSubscribed(config.redisConnectTimeoutMs),
     rateLimits.waitUntilConnected(config.redisConnectTimeoutMs),

@@ -1,13 +1,6 @@
 import { type Readable, Transform } from "node:stream";
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { lazyImport } from "../util/index.js";
 import {
   type ByteRange,
   checkKey,
@@ -16,6 +9,10 @@ import {
   type StoredFile,
   type StoredFileInfo,
 } from "./storage.js";
+
+// The AWS SDK is loaded when S3 is first used, not at start-up (issue 19: about 25 MB of RSS)
+const loadS3 = lazyImport("@aws-sdk/client-s3", "S3 storage", () => import("@aws-sdk/client-s3"));
+const loadUpload = lazyImport("@aws-sdk/lib-storage", "S3 uploads", () => import("@aws-sdk/lib-storage"));
 
 /** PocketBase's `s3` settings. */
 export interface S3Config {
@@ -58,29 +55,36 @@ function byteSlice(range: ByteRange): Transform {
  * (8 MiB parts, two in flight), so a large file never sits in memory whole.
  */
 export class S3Storage implements Storage {
-  private readonly client: S3Client;
+  /** The client, made with the SDK on first use. */
+  private client: S3Client | null = null;
 
-  constructor(private readonly config: S3Config) {
-    this.client = new S3Client({
-      region: config.region || "us-east-1",
-      endpoint: config.endpoint || undefined,
-      forcePathStyle: config.forcePathStyle,
-      credentials: { accessKeyId: config.accessKey, secretAccessKey: config.secret },
+  constructor(private readonly config: S3Config) {}
+
+  /** The SDK and this storage's client (made on the first call). */
+  private async sdk(): Promise<{ s3: typeof import("@aws-sdk/client-s3"); client: S3Client }> {
+    const s3 = await loadS3();
+    this.client ??= new s3.S3Client({
+      region: this.config.region || "us-east-1",
+      endpoint: this.config.endpoint || undefined,
+      forcePathStyle: this.config.forcePathStyle,
+      credentials: { accessKeyId: this.config.accessKey, secretAccessKey: this.config.secret },
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     });
+    return { s3, client: this.client };
   }
 
   async put(key: string, body: Readable, opts: PutOptions): Promise<void> {
     checkKey(key);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.config.bucket, Key: key, Body: body, ContentType: opts.contentType },
-      partSize: 8 << 20,
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
     try {
+      const [{ client }, { Upload }] = await Promise.all([this.sdk(), loadUpload()]);
+      const upload = new Upload({
+        client,
+        params: { Bucket: this.config.bucket, Key: key, Body: body, ContentType: opts.contentType },
+        partSize: 8 << 20,
+        queueSize: 2,
+        leavePartsOnError: false,
+      });
       await upload.done();
     } catch (err) {
       body.destroy();
@@ -90,9 +94,10 @@ export class S3Storage implements Storage {
 
   async get(key: string, range?: ByteRange): Promise<StoredFile | null> {
     checkKey(key);
+    const { s3, client } = await this.sdk();
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({
+      const out = await client.send(
+        new s3.GetObjectCommand({
           Bucket: this.config.bucket,
           Key: key,
           Range: range ? `bytes=${range.start}-${range.end}` : undefined,
@@ -122,8 +127,9 @@ export class S3Storage implements Storage {
 
   async stat(key: string): Promise<StoredFileInfo | null> {
     checkKey(key);
+    const { s3, client } = await this.sdk();
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      const out = await client.send(new s3.HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
       return {
         size: Number(out.ContentLength ?? 0),
         modified: out.LastModified ?? new Date(0),
@@ -141,8 +147,9 @@ export class S3Storage implements Storage {
 
   async delete(key: string): Promise<void> {
     checkKey(key);
+    const { s3, client } = await this.sdk();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -151,13 +158,17 @@ export class S3Storage implements Storage {
   async deletePrefix(prefix: string): Promise<void> {
     if (!prefix.endsWith("/") || prefix === "/") throw new Error("a prefix to delete must be a folder");
     checkKey(prefix, { prefix: true });
+    const { s3, client } = await this.sdk();
     let batch: string[] = [];
     const flush = async () => {
       if (!batch.length) return;
       const objects = batch.map((Key) => ({ Key }));
       batch = [];
-      await this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: objects, Quiet: true } }),
+      await client.send(
+        new s3.DeleteObjectsCommand({
+          Bucket: this.config.bucket,
+          Delete: { Objects: objects, Quiet: true },
+        }),
       );
     };
     for await (const key of this.list(prefix)) {
@@ -169,10 +180,11 @@ export class S3Storage implements Storage {
 
   async *list(prefix: string): AsyncIterable<string> {
     checkKey(prefix, { prefix: true });
+    const { s3, client } = await this.sdk();
     let token: string | undefined;
     do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({
+      const out = await client.send(
+        new s3.ListObjectsV2Command({
           Bucket: this.config.bucket,
           Prefix: prefix || undefined,
           ContinuationToken: token,
@@ -184,6 +196,8 @@ export class S3Storage implements Storage {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    // a storage never used made no client (and loads no SDK to close it)
+    this.client?.destroy();
+    this.client = null;
   }
 }

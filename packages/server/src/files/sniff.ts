@@ -1,4 +1,7 @@
-import { fileTypeFromBuffer } from "file-type";
+import { lazyImport } from "../util/index.js";
+
+// file-type is loaded with the first upload, not at start-up (issue 19: memory)
+const loadFileType = lazyImport("file-type", "file type detection", () => import("file-type"));
 
 /** How many leading bytes the MIME sniffer reads. */
 export const SNIFF_BYTES = 4100;
@@ -50,7 +53,7 @@ function sniffText(head: Buffer): Sniffed {
 /** The type of a file from its first bytes (never from the client's claim). */
 export async function sniffMime(head: Buffer): Promise<Sniffed> {
   if (head.length === 0) return { mime: "text/plain; charset=utf-8", ext: ".txt" };
-  const found = await fileTypeFromBuffer(head);
+  const found = await (await loadFileType()).fileTypeFromBuffer(head);
   if (found && found.mime !== "application/xml") return { mime: found.mime, ext: `.${found.ext}` };
   return sniffText(head);
 }

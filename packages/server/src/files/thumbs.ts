@@ -1,8 +1,11 @@
 import { Readable } from "node:stream";
-import sharp from "sharp";
+import { lazyImport } from "../util/index.js";
 import { THUMB_SIZE_RE } from "./file-names.js";
 import { baseMime } from "./sniff.js";
 import type { Storage } from "./storage.js";
+
+// sharp (and libvips) is loaded with the first thumbnail, not at start-up (issue 19: memory)
+const loadSharp = lazyImport("sharp", "image thumbnails", () => import("sharp"));
 
 /** The thumb size every file field offers besides its own (PocketBase's default). */
 export const DEFAULT_THUMBS = ["100x100"];
@@ -69,6 +72,13 @@ export class Thumbnailer {
       const source = await storage.get(sourceKey);
       if (!source) return false;
       const type = baseMime(source.info.contentType);
+      let sharp: typeof import("sharp")["default"];
+      try {
+        sharp = (await loadSharp()).default;
+      } catch (err) {
+        source.stream.destroy();
+        throw err;
+      }
       const input = sharp({ limitInputPixels: MAX_THUMB_PIXELS, sequentialRead: true, animated: false });
       let pipeline = source.stream.pipe(input).rotate();
       if (spec.width === 0) pipeline = pipeline.resize({ height: spec.height });

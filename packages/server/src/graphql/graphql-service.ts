@@ -17,7 +17,8 @@ import type { Logger } from "pino";
 import type { CollectionsService } from "../core/collections/index.js";
 import { DbUnavailableError } from "../db/index.js";
 import { ApiError } from "../errors/index.js";
-import { checkAliases, checkCost, type GraphqlLimits, NoIntrospection } from "./limits.js";
+import { checkAliases, checkCost, NoIntrospection } from "./limits.js";
+import type { GraphqlLimits } from "./limits-config.js";
 import type { OperationContext } from "./resolvers.js";
 import { buildSchema } from "./schema.js";
 

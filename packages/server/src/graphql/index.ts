@@ -1,14 +1,9 @@
 export { bindFilterParams } from "./filter-params.js";
-export {
-  type GraphqlRequest,
-  GraphqlService,
-  MAX_QUERY_LENGTH,
-  type PreparedOperation,
-} from "./graphql-service.js";
-export { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits, type IntrospectionPolicy } from "./limits.js";
+export { createGraphqlService } from "./graphql-open.js";
+export type { GraphqlRequest, GraphqlService, PreparedOperation } from "./graphql-service.js";
+export { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits, type IntrospectionPolicy } from "./limits-config.js";
 export { collectionNames } from "./names.js";
 export type { OperationContext, RecordChange } from "./resolvers.js";
-export { buildSchema } from "./schema.js";
 export {
   type AuthAnswer,
   type GraphqlHooks,

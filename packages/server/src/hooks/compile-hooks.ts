@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
-import { build, type Message, type Plugin } from "esbuild";
+import type { Message, Plugin } from "esbuild";
+import { lazyImport } from "../util/index.js";
 
 /** The folder inside the hooks folder where compiled bundles are written (ignored by the watcher). */
 export const BUILD_DIR = ".basalt";
@@ -78,6 +79,9 @@ function insideOnly(root: string, what: string): Plugin {
   };
 }
 
+// esbuild is loaded only when a hooks or migrations folder has files to compile (issue 19: start-up memory)
+const loadEsbuild = lazyImport("esbuild", "compiling hooks and migrations", () => import("esbuild"));
+
 /**
  * Compiles each entry of a hooks folder into one ES module bundle (relative imports inlined, npm packages
  * left as imports resolved from the user's project, inline source maps so stack traces name the
@@ -91,6 +95,7 @@ export async function compileHooks(dir: string, what = "hooks"): Promise<Compile
   const entries = hookEntries(root);
   if (!entries.length) return [];
   const outDir = join(root, BUILD_DIR);
+  const { build } = await loadEsbuild();
   let outputs: { path: string; contents: Uint8Array }[];
   try {
     const result = await build({

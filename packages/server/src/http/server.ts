@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import cors from "@fastify/cors";
-import { type Context, trace } from "@opentelemetry/api";
+import type { Context } from "@opentelemetry/api";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
 import { superuserRequestAllowed } from "../api/superuser-ips.js";
@@ -12,7 +12,7 @@ import type { App } from "../core/app.js";
 import { ApiError } from "../errors/index.js";
 import type { HookHost } from "../hooks/hook-host.js";
 import { registerCustomRoutes } from "../hooks/serve-routes.js";
-import { failSpan, redactUrl } from "../observability/index.js";
+import { redactUrl } from "../observability/index.js";
 import { findInputProblem, MAX_INPUT_DEPTH } from "../util/index.js";
 import { registerAdminUi } from "./admin-ui.js";
 import { capConnectionsPerAddress } from "./connection-cap.js";
@@ -159,9 +159,7 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
           ip: request.ip,
           auth: auth ? `${auth.collection.name}/${String(auth.record.id)}` : undefined,
           apiKey: auth?.apiKey?.id,
-          traceId: request.traceContext
-            ? trace.getSpan(request.traceContext)?.spanContext().traceId
-            : undefined,
+          traceId: request.traceContext ? app.tracing?.traceIdOf(request.traceContext) : undefined,
         },
         "request",
       );
@@ -170,7 +168,7 @@ export async function buildServer(app: App, hooks?: HookHost): Promise<FastifyIn
     // Fastify builds a new frozen object on every `routeOptions` read
     const route = request.routeOptions;
     metrics?.requestFinished(request.method, route.url ?? "unmatched", status, reply.elapsedTime / 1000);
-    if (request.traceContext) endServerSpan(request.traceContext, status);
+    if (request.traceContext) app.tracing?.endServerSpan(request.traceContext, status);
     if (!failure && status < 400 && route.config.skipSuccessLog) return;
     app.logs.request({
       method: request.method,
@@ -214,14 +212,6 @@ const KEY_REFUSED_ROUTES = new Set([
   "POST /api/files/token",
 ]);
 
-function endServerSpan(ctx: Context, status: number): void {
-  const span = trace.getSpan(ctx);
-  if (!span) return;
-  span.setAttribute("http.response.status_code", status);
-  if (status >= 500) failSpan(span, new Error(`HTTP ${status}`));
-  span.end();
-}
-
 /**
  * Metrics and tracing hooks, registered only when each is on (so neither costs anything when off). A
  * request's server span is named by its route template; the handler runs inside its context (set again
@@ -253,7 +243,7 @@ function registerObservabilityHooks(server: FastifyInstance, app: App): void {
     else done();
   });
   server.addHook("onRequestAbort", (request, done) => {
-    if (request.traceContext) endServerSpan(request.traceContext, 499);
+    if (request.traceContext) tracing.endServerSpan(request.traceContext, 499);
     done();
   });
 }

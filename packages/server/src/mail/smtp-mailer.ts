@@ -1,9 +1,13 @@
-import { createTransport, type Transporter } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Settings } from "../core/settings/index.js";
+import { lazyImport } from "../util/index.js";
 import { htmlToPlainText, type MailAddress, type Mailer, type MailMessage } from "./mailer.js";
 
 /** SMTP settings: the `smtp` group of the application settings (PocketBase's `settings.smtp`). */
 export type SmtpConfig = Settings["smtp"];
+
+// nodemailer is loaded when the first message goes out over SMTP, not at start-up (issue 19: memory)
+const loadNodemailer = lazyImport("nodemailer", "sending e-mail over SMTP", () => import("nodemailer"));
 
 function mailbox(a: MailAddress): { name: string; address: string } | string {
   return a.name ? { name: a.name, address: a.address } : a.address;
@@ -11,10 +15,15 @@ function mailbox(a: MailAddress): { name: string; address: string } | string {
 
 /** Delivers e-mail over SMTP with nodemailer, keeping a small pool of connections open. */
 export class SmtpMailer implements Mailer {
-  private readonly transport: Transporter;
+  /** The pooled transport, made on the first message. */
+  private transport: Promise<Transporter> | null = null;
 
-  constructor(config: SmtpConfig) {
-    this.transport = createTransport({
+  constructor(private readonly config: SmtpConfig) {}
+
+  private async open(): Promise<Transporter> {
+    const { createTransport } = await loadNodemailer();
+    const config = this.config;
+    return createTransport({
       host: config.host,
       port: config.port,
       secure: config.tls,
@@ -34,7 +43,15 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(message: MailMessage): Promise<void> {
-    await this.transport.sendMail({
+    if (!this.transport) {
+      this.transport = this.open();
+      // a failed load is not kept: the next message tries again
+      this.transport.catch(() => {
+        this.transport = null;
+      });
+    }
+    const transport = await this.transport;
+    await transport.sendMail({
       from: mailbox(message.from),
       to: message.to.map(mailbox),
       subject: message.subject,
@@ -44,6 +61,8 @@ export class SmtpMailer implements Mailer {
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    const transport = this.transport;
+    this.transport = null;
+    (await transport?.catch(() => null))?.close();
   }
 }

@@ -33,20 +33,6 @@ const headerSetter: TextMapSetter<Record<string, string>> = {
 };
 
 /**
- * True when the standard OpenTelemetry variables ask for traces over OTLP: an OTLP endpoint is set or
- * `OTEL_TRACES_EXPORTER` names `otlp`, and `OTEL_SDK_DISABLED` is not `true`. Off by default.
- */
-export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
-  if ((env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true") return false;
-  const exporters = (env.OTEL_TRACES_EXPORTER ?? "").toLowerCase();
-  if (exporters.split(",").some((e) => e.trim() === "none")) return false;
-  return (
-    exporters.split(",").some((e) => e.trim() === "otlp") ||
-    Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT)
-  );
-}
-
-/**
  * OpenTelemetry tracing for one app: spans exported over OTLP/HTTP (JSON) as the `OTEL_*` variables
  * configure (endpoint, headers, timeout, sampler, batch delays, service name and resource attributes). The
  * current span lives in this app's own AsyncLocalStorage, so nothing global is registered and several apps
@@ -120,6 +106,25 @@ export class Tracing implements SpanTracer {
     } finally {
       span.end();
     }
+  }
+
+  /** Marks a span failed with an error (its message and type, never request data). */
+  fail(span: Span, err: unknown): void {
+    failSpan(span, err);
+  }
+
+  /** The trace id of a context's span, if it has one (for the access log). */
+  traceIdOf(ctx: Context): string | undefined {
+    return trace.getSpan(ctx)?.spanContext().traceId;
+  }
+
+  /** Ends a request's server span with its HTTP status (5xx marks it failed). */
+  endServerSpan(ctx: Context, status: number): void {
+    const span = trace.getSpan(ctx);
+    if (!span) return;
+    span.setAttribute("http.response.status_code", status);
+    if (status >= 500) failSpan(span, new Error(`HTTP ${status}`));
+    span.end();
   }
 
   inject(headers: Record<string, string>): void {

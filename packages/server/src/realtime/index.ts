@@ -18,5 +18,6 @@ export {
   RealtimeUsage,
 } from "./limits.js";
 export { PgBus, type PgBusOptions } from "./pg-bus.js";
-export { RedisBus, type RedisBusOptions } from "./redis-bus.js";
+export type { RedisBus, RedisBusOptions } from "./redis-bus.js";
+export { openRedisBus } from "./redis-bus-open.js";
 export { MAX_SUBSCRIPTIONS, MAX_TOPIC_LENGTH, parseTopic, type Topic } from "./topics.js";

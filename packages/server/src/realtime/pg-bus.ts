@@ -1,9 +1,12 @@
-import pg from "pg";
+import type pg from "pg";
 import type { Logger } from "pino";
-import { randomString, settlesWithin } from "../util/index.js";
+import { lazyImport, randomString, settlesWithin } from "../util/index.js";
 import type { RealtimeBus, RealtimeMessage } from "./bus.js";
 import { OfflineQueue, throttledWarn } from "./offline-queue.js";
 import { NotifyChunker } from "./pg-bus-chunks.js";
+
+// node-postgres is loaded only by an instance on PostgreSQL, not at start-up (issue 19: memory)
+const loadPg = lazyImport("pg", "the PostgreSQL realtime bus", () => import("pg"));
 
 /** Options of the PostgreSQL LISTEN/NOTIFY bus. */
 export interface PgBusOptions {
@@ -125,7 +128,15 @@ export class PgBus implements RealtimeBus {
   /** Opens the connection and LISTENs; on failure tries again after a capped backoff. */
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({
+    let Client: typeof pg.Client;
+    try {
+      Client = (await loadPg()).default.Client;
+    } catch (err) {
+      this.reportError(err);
+      return;
+    }
+    if (this.closed) return;
+    const client = new Client({
       connectionString: this.options.url,
       connectionTimeoutMillis: 2_000,
       query_timeout: this.options.commandTimeoutMs ?? 2_000,

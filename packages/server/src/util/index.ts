@@ -10,6 +10,7 @@ export {
   type IpcRateWindow,
   parentChannel,
 } from "./ipc-channel.js";
+export { lazyImport } from "./lazy-import.js";
 export { compileLinearPattern, type LinearPattern } from "./linear-pattern.js";
 export { Mutex } from "./mutex.js";
 export { FORBIDDEN_KEYS, isPlainObject, safeKeys } from "./object.js";

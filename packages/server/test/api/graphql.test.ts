@@ -89,8 +89,8 @@ describe("schema", () => {
     expect((await gql(server, "{ listNotes { totalItems } }")).status).toBe(400);
   });
 
-  it("prints the schema as SDL with a type per collection", () => {
-    const sdl = server.basalt.app.graphql.sdl();
+  it("prints the schema as SDL with a type per collection", async () => {
+    const sdl = (await server.basalt.app.graphql()).sdl();
     expect(sdl).toContain("type PostsRecord");
     expect(sdl).toContain("listPosts(");
     expect(sdl).toContain("comments_via_post: [CommentsRecord!]!");

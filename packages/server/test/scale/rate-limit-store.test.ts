@@ -1,11 +1,8 @@
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  IpcRateLimitStore,
-  MemoryRateLimitStore,
-  type RateLimitStore,
-  RedisRateLimitStore,
-} from "../../src/auth/index.js";
+import { IpcRateLimitStore, MemoryRateLimitStore, type RateLimitStore } from "../../src/auth/index.js";
+// the class itself (the app opens it through openRedisRateLimitStore, which loads ioredis on demand)
+import { RedisRateLimitStore } from "../../src/auth/rate-limit-redis-store.js";
 import { deleteKeys, REDIS_TEST_URL, redisAvailable, uniquePrefix } from "../harness/redis.js";
 import { ipcChannels } from "./ipc-pair.js";
 

@@ -1,12 +1,8 @@
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  IpcBus,
-  LocalBus,
-  type RealtimeBus,
-  type RealtimeMessage,
-  RedisBus,
-} from "../../src/realtime/index.js";
+import { IpcBus, LocalBus, type RealtimeBus, type RealtimeMessage } from "../../src/realtime/index.js";
+// the class itself (the app opens it through openRedisBus, which loads ioredis on demand)
+import { RedisBus } from "../../src/realtime/redis-bus.js";
 import { deleteKeys, REDIS_TEST_URL, redisAvailable, uniquePrefix } from "../harness/redis.js";
 import { eventually } from "../harness/sse.js";
 import { ipcChannels } from "./ipc-pair.js";

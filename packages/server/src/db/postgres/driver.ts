@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import pg from "pg";
+import type pg from "pg";
+import { lazyImport } from "../../util/index.js";
 import type { ColumnInfo, Database, Queryable, RunResult, SqlValue } from "../dialect.js";
 import { DbTimeoutError, DbUnavailableError } from "../errors.js";
 import { postgresDialect } from "./dialect.js";
@@ -20,17 +21,25 @@ export interface PostgresOptions {
 
 type Target = pg.Pool | pg.PoolClient;
 
+/** The node-postgres module, default export. */
+export type PgModule = typeof pg;
+
+// node-postgres is loaded only when a PostgreSQL URL is given, not at start-up (issue 19: memory)
+const loadPg = lazyImport("pg", "PostgreSQL", () => import("pg"));
+
 // Values come back as SQLite's driver gives them: JSON and dates as their text, counts as numbers.
 const RAW_TEXT_TYPES = new Set([114, 3802, 1082, 1114, 1184, 1083, 1266]);
-const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") => {
-    if (format !== "binary") {
-      if (RAW_TEXT_TYPES.has(oid)) return (value: string) => value;
-      if (oid === 20 || oid === 1700) return (value: string) => Number(value);
-    }
-    return pg.types.getTypeParser(oid, format as "text");
-  }) as pg.CustomTypesConfig["getTypeParser"],
-};
+function typesOf(driver: PgModule): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: "text" | "binary") => {
+      if (format !== "binary") {
+        if (RAW_TEXT_TYPES.has(oid)) return (value: string) => value;
+        if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+      }
+      return driver.types.getTypeParser(oid, format as "text");
+    }) as pg.CustomTypesConfig["getTypeParser"],
+  };
+}
 
 /** A 32-bit FNV-1a hash: a stable advisory lock key for a lock name. */
 function lockKey(name: string): number {
@@ -206,18 +215,22 @@ export class PostgresDatabase implements Database {
   private readonly boundedPools = new Map<number, { pool: pg.Pool; runner: Runner }>();
   /** The statement timeout of ordinary statements, in ms. */
   readonly statementTimeoutMs: number;
+  private readonly types: pg.CustomTypesConfig;
 
+  /** `driver` is node-postgres (`openPostgres` loads it). */
   constructor(
+    private readonly driver: PgModule,
     private readonly url: string,
     private readonly options: PostgresOptions = {},
   ) {
     this.statementTimeoutMs = Math.floor(options.statementTimeoutMs ?? 30_000);
+    this.types = typesOf(driver);
     this.pool = this.newPool(this.statementTimeoutMs);
     this.poolRunner = new Runner(this, this.pool, 0);
   }
 
   private newPool(statementTimeoutMs: number): pg.Pool {
-    const pool = new pg.Pool({
+    const pool = new this.driver.Pool({
       connectionString: this.url,
       max: this.options.maxConnections ?? 10,
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
@@ -225,7 +238,7 @@ export class PostgresDatabase implements Database {
       statement_timeout: statementTimeoutMs,
       idle_in_transaction_session_timeout: 5 * 60_000,
       application_name: "basalt",
-      types: TYPES,
+      types: this.types,
     });
     pool.on("error", (err) => this.options.onIdleError?.(err));
     return pool;
@@ -347,7 +360,7 @@ export class PostgresDatabase implements Database {
 
 /** Connects to PostgreSQL (a `postgres://` URL) and checks that it answers. */
 export async function openPostgres(url: string, options?: PostgresOptions): Promise<PostgresDatabase> {
-  const db = new PostgresDatabase(url, options);
+  const db = new PostgresDatabase((await loadPg()).default, url, options);
   try {
     await db.ping();
   } catch (err) {
