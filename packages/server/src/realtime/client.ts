@@ -27,8 +27,14 @@ export class RealtimeClient {
   private closed = false;
   /** True when the server disconnected the client for exceeding a limit (not for leaving). */
   dropped = false;
-  /** Frames accepted but not yet written, as buffers (heads and shared bodies); the flusher joins them. */
-  private pending: Buffer[] = [];
+  /**
+   * Frames accepted but not yet written, as buffers (heads and shared bodies) in the first `pendingCount`
+   * slots; the flusher joins them. The array is kept and its slots cleared after each write, rather than a
+   * new array per window: on a large fan-out those arrays lived just long enough to be promoted, and were
+   * most of the old-generation garbage that raised the peak RSS (issue 19).
+   */
+  private readonly pending: (Buffer | undefined)[] = [];
+  private pendingCount = 0;
   private pendingBytes = 0;
   /** `id:<client>\nevent:<name>\ndata:` per subscription name, made once rather than per event. */
   private readonly heads = new Map<string, Buffer>();
@@ -73,8 +79,9 @@ export class RealtimeClient {
       return false;
     }
     const head = this.head(event);
-    if (!this.pending.length) this.flusher.queue(this);
-    this.pending.push(head, body);
+    if (!this.pendingCount) this.flusher.queue(this);
+    this.pending[this.pendingCount++] = head;
+    this.pending[this.pendingCount++] = body;
     this.pendingBytes += head.length + body.length;
     this.lastActivity = Date.now();
     return true;
@@ -97,12 +104,18 @@ export class RealtimeClient {
 
   /** Writes the queued frames as one chunk (called by the flusher). */
   flush(): void {
-    if (this.closed || !this.pending.length) return;
-    const parts = this.pending;
-    const bytes = this.pendingBytes;
-    this.pending = [];
+    if (this.closed || !this.pendingCount) return;
+    const chunk = Buffer.allocUnsafe(this.pendingBytes);
+    let at = 0;
+    for (let i = 0; i < this.pendingCount; i++) {
+      const part = this.pending[i] as Buffer;
+      chunk.set(part, at);
+      at += part.length;
+      this.pending[i] = undefined;
+    }
+    this.pendingCount = 0;
     this.pendingBytes = 0;
-    this.res.write(Buffer.concat(parts, bytes));
+    this.res.write(chunk);
   }
 
   /** Marks activity that keeps the connection open (a subscription change). */
@@ -121,7 +134,8 @@ export class RealtimeClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = [];
+    this.pending.length = 0;
+    this.pendingCount = 0;
     this.pendingBytes = 0;
     if (!this.res.writableEnded) this.res.end();
     this.res.destroy();
