@@ -53,30 +53,26 @@ function entityAt(html: string, at: number): { text: string; end: number } | nul
 }
 
 /**
- * Finds closing tags (`</tag` + spaces + `>`) in a lower-cased text, for positions that only move forward.
- * Each tag's last answer is remembered: it stays right until the position passes it, so the searches for
- * one tag never scan the same text twice.
+ * Finds closing tags (`</tag` + spaces + `>`, any letter case) for positions that only move forward. Each
+ * tag's last answer is remembered: it stays right until the position passes it, so the searches for one tag
+ * never scan the same text twice. The search is a case-insensitive pattern run from the position, so no
+ * lower-cased copy of a long value is made.
  */
 class ClosingTags {
   private readonly last = new Map<string, { start: number; end: number }>();
-  constructor(private readonly lower: string) {}
+  constructor(private readonly html: string) {}
 
-  /** The end (after `>`) of the first closing tag of `tag` at or after `from`, or -1. */
+  /** The end (after `>`) of the first closing tag of `tag` (lower case) at or after `from`, or -1. */
   find(tag: string, from: number): number {
     const cached = this.last.get(tag);
     if (cached && (cached.start < 0 || cached.start >= from)) return cached.end;
-    let at = this.lower.indexOf(`</${tag}`, from);
-    while (at >= 0) {
-      let k = at + 2 + tag.length;
-      while (k < this.lower.length && isSpace(this.lower.charCodeAt(k))) k++;
-      if (this.lower.charCodeAt(k) === 62) {
-        this.last.set(tag, { start: at, end: k + 1 });
-        return k + 1;
-      }
-      at = this.lower.indexOf(`</${tag}`, at + 1);
-    }
-    this.last.set(tag, { start: -1, end: -1 });
-    return -1;
+    // tag names are [a-z0-9-]: nothing to escape; the pattern has no nested repetition, so it is linear
+    const re = new RegExp(`</${tag}[ \\t\\n\\r\\f]*>`, "gi");
+    re.lastIndex = from;
+    const m = re.exec(this.html);
+    const found = m ? { start: m.index, end: m.index + m[0].length } : { start: -1, end: -1 };
+    this.last.set(tag, found);
+    return found.end;
   }
 }
 
@@ -96,20 +92,27 @@ function visibleUnits(text: string): number {
  * excerpt needs no more), and the work is bounded by the excerpt rather than by the stored value.
  */
 export function htmlToText(html: string, enough = Number.POSITIVE_INFINITY): string {
-  // ASCII-only lower case keeps every index the same as in `html`
-  const lower = html.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  const bounded = enough !== Number.POSITIVE_INFINITY;
   const out: string[] = [];
   let seen = 0;
-  const push = (...pieces: string[]) => {
-    for (const piece of pieces) {
-      out.push(piece);
-      if (enough !== Number.POSITIVE_INFINITY) seen += visibleUnits(piece);
-    }
+  // visible units of the text scanned since `textFrom` and not pushed yet
+  let pending = 0;
+  // whether the last piece is a lone space: runs of them collapse at the end anyway, so one is kept
+  let spaced = false;
+  const push = (piece: string) => {
+    pending = 0;
+    if (piece.length === 0) return;
+    if (piece === " ") {
+      if (spaced) return;
+      spaced = true;
+    } else spaced = false;
+    out.push(piece);
+    if (bounded) seen += visibleUnits(piece);
   };
   // Where a search found nothing from a position on, it will find nothing from any later one either.
   let noGtFrom = Number.POSITIVE_INFINITY;
   let noCommentEndFrom = Number.POSITIVE_INFINITY;
-  const closers = new ClosingTags(lower);
+  const closers = new ClosingTags(html);
 
   let i = 0;
   let textFrom = 0;
@@ -135,7 +138,7 @@ export function htmlToText(html: string, enough = Number.POSITIVE_INFINITY): str
         const gt = html.indexOf(">", k);
         if (gt < 0) noGtFrom = i;
         else {
-          const tag = lower.slice(nameAt, k);
+          const tag = html.slice(nameAt, k).toLowerCase();
           push(html.slice(textFrom, i));
           i = gt + 1;
           if (!closing && EXCLUDED_TAGS.has(tag) && html.charCodeAt(gt - 1) !== 47) {
@@ -150,14 +153,17 @@ export function htmlToText(html: string, enough = Number.POSITIVE_INFINITY): str
     } else if (ch === 38 /* & */) {
       const entity = entityAt(html, i);
       if (entity) {
-        push(html.slice(textFrom, i), entity.text);
+        push(html.slice(textFrom, i));
+        push(entity.text);
         i = entity.end;
         textFrom = i;
         continue;
       }
     }
     i++;
+    // plain text counts as it is scanned, so a long run of it stops the pass too (not only the next tag)
+    if (bounded && !isSpace(ch) && seen + ++pending > enough) break;
   }
-  if (seen <= enough) push(html.slice(textFrom));
+  push(html.slice(textFrom, i));
   return out.join("").replace(/\s+/g, " ").trim();
 }
