@@ -3,7 +3,9 @@
 // window under each attack class, in the same run against the same server (a process of its own). Prints
 // p50/p99 for both windows and the ratio of the p99s. Run `npm run build` first, then
 // `node bench/hostile.mjs [--pg]` (BENCH_WINDOW_MS per window, default 3000; BENCH_ATTACKERS, default 4;
-// BENCH_PG_URL; about a minute).
+// BENCH_PG_URL; BENCH_CONFIG, JSON merged into the server's config, e.g. '{"sqliteReadThreads":0}' for the
+// SQLite baseline without reader threads; BENCH_CLASSES, a comma-separated list of parts of class names to run only those; about a
+// minute).
 import { fork, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -15,6 +17,7 @@ import { createBenchDatabase } from "./pg-kit.mjs";
 const harness = (name) => fileURLToPath(new URL(`../packages/server/test/harness/${name}`, import.meta.url));
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 3000);
 const ATTACKERS = Number(process.env.BENCH_ATTACKERS ?? 4);
+const ONLY = (process.env.BENCH_CLASSES ?? "").split(",").filter(Boolean);
 const SUPERUSER = { email: "bench@example.com", password: "bench-password-1" };
 const LIST = "/api/collections/notes/records?perPage=20&sort=-score";
 const SEED_USERS = 100_000;
@@ -281,7 +284,9 @@ async function seed() {
 }
 
 async function run(label, config) {
-  const server = await startServer({ seedUsers: SEED_USERS, ...config });
+  const extra = JSON.parse(process.env.BENCH_CONFIG ?? "{}");
+  const server = await startServer({ seedUsers: SEED_USERS, ...config, ...extra });
+  if (Object.keys(extra).length) console.log(`${label}: config ${JSON.stringify(extra)}`);
   url = server.url;
   try {
     console.log(`${label}: seeding`);
@@ -294,6 +299,7 @@ async function run(label, config) {
       "  class                  quiet p50/p99 ms   attacked p50/p99 ms   p99 ratio   RSS MiB   attacker statuses",
     );
     for (const [name, attack] of Object.entries(attacks)) {
+      if (ONLY.length && !ONLY.some((part) => name.includes(part))) continue;
       const quiet = await window(null);
       const hit = await window(attack);
       console.log(

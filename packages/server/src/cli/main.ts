@@ -45,6 +45,15 @@ function wholeNumber(value: string): number {
   return n;
 }
 
+/** `--sqlite-read-threads`: `auto` or a whole number from 0 to 256. */
+function threadCount(value: string): number | "auto" {
+  if (value.trim().toLowerCase() === "auto") return "auto";
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 256)
+    throw new InvalidArgumentError("must be auto or a whole number from 0 to 256");
+  return n;
+}
+
 /** `--workers`: a count from 1 to 256, or `auto` for the cores this process may use. */
 function workerCount(value: string): number {
   if (value.trim().toLowerCase() === "auto") return availableParallelism();
@@ -271,6 +280,24 @@ program
       .env("BASALT_QUERY_TIMEOUT")
       .argParser(positiveInt)
       .default(3_000),
+  )
+  .addOption(
+    new Option(
+      "--sqlite-offload-after <ms>",
+      "SQLite: how long a client-driven read runs on the event loop before it moves to a reader thread",
+    )
+      .env("BASALT_SQLITE_OFFLOAD_AFTER")
+      .argParser(positiveInt)
+      .default(15),
+  )
+  .addOption(
+    new Option(
+      "--sqlite-read-threads <n>",
+      "SQLite: reader threads for long client-driven reads (auto: the cores less one; 0: none)",
+    )
+      .env("BASALT_SQLITE_READ_THREADS")
+      .argParser(threadCount)
+      .default("auto"),
   )
   .addOption(
     new Option(

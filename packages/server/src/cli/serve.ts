@@ -45,6 +45,8 @@ export interface ServeOptions {
   filterMaxFanout: number;
   filterMaxJoins: number;
   queryTimeout: number;
+  sqliteOffloadAfter: number;
+  sqliteReadThreads: number | "auto";
   publicDir: string;
   indexFallback: boolean;
   hooksDir?: string;
@@ -91,6 +93,8 @@ function serveConfig(opts: ServeOptions, dataDir: string): Partial<BasaltConfig>
     metricsToken: opts.metricsToken ?? "",
     bodyLimit: opts.bodyLimit,
     sqliteSynchronous: opts.sqliteSync,
+    sqliteOffloadAfterMs: opts.sqliteOffloadAfter,
+    sqliteReadThreads: opts.sqliteReadThreads,
     appUrl: opts.appUrl ?? `http://${opts.http.replace(/^0\.0\.0\.0:/, "127.0.0.1:")}`,
     appName: opts.appName,
     trustedProxies: list(opts.trustedProxies),

@@ -223,6 +223,8 @@ export async function openApp(given: BasaltConfig, log: Logger): Promise<App> {
       url: config.dbUrl,
       sqliteFile: join(config.dataDir, "data.db"),
       sqliteSynchronous: config.sqliteSynchronous,
+      sqliteOffloadAfterMs: config.sqliteOffloadAfterMs,
+      sqliteReadThreads: config.sqliteReadThreads === "auto" ? undefined : config.sqliteReadThreads,
       maxConnections: config.dbMaxConnections,
       statementTimeoutMs: config.dbStatementTimeoutMs,
       onIdleError: (err) => log.warn({ err }, "database connection lost"),

@@ -16,6 +16,13 @@ export interface BasaltConfig {
   shutdownTimeoutMs: number;
   /** SQLite `synchronous` mode: NORMAL survives a process crash, FULL also a power loss. */
   sqliteSynchronous: "NORMAL" | "FULL";
+  /**
+   * SQLite: how long a client-driven read runs on the event loop's thread before it is stopped and run again
+   * in a reader thread, in ms (issue 10).
+   */
+  sqliteOffloadAfterMs: number;
+  /** SQLite: reader threads for long client-driven reads; `auto` is the cores less one (at least 1), 0 none. */
+  sqliteReadThreads: number | "auto";
   /** A `postgres://user@host:port/db` URL to store the data in PostgreSQL; empty keeps SQLite in `dataDir`. */
   dbUrl: string;
   /** Most PostgreSQL connections the pool opens. */
@@ -151,6 +158,8 @@ export const DEFAULT_CONFIG: BasaltConfig = {
   backupMaxUploadBytes: 4 * 1024 ** 3,
   shutdownTimeoutMs: 10_000,
   sqliteSynchronous: "NORMAL",
+  sqliteOffloadAfterMs: 15,
+  sqliteReadThreads: "auto",
   dbUrl: "",
   dbMaxConnections: 10,
   dbStatementTimeoutMs: 30_000,

@@ -11,6 +11,10 @@ export interface OpenDatabaseOptions {
   sqliteFile: string;
   /** SQLite `synchronous` mode. */
   sqliteSynchronous?: "NORMAL" | "FULL";
+  /** SQLite: ms a client-driven read runs on the main thread before it moves to a reader thread. */
+  sqliteOffloadAfterMs?: number;
+  /** SQLite: reader threads for such reads (default: cores less one, at least 1; 0: none). */
+  sqliteReadThreads?: number;
   /** PostgreSQL pool size. */
   maxConnections?: number;
   /** PostgreSQL statement timeout in milliseconds. */
@@ -27,7 +31,12 @@ export function isPostgresUrl(url: string): boolean {
 /** Opens the store a URL names (PostgreSQL), or the SQLite file when there is none. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const url = options.url.trim();
-  if (!url) return openSqlite(options.sqliteFile, { synchronous: options.sqliteSynchronous });
+  if (!url)
+    return openSqlite(options.sqliteFile, {
+      synchronous: options.sqliteSynchronous,
+      offloadAfterMs: options.sqliteOffloadAfterMs,
+      readThreads: options.sqliteReadThreads,
+    });
   if (!isPostgresUrl(url))
     throw new DbUnavailableError("the database URL must start with postgres:// or postgresql://");
   return openPostgres(url, {

@@ -108,7 +108,9 @@ describe("htmlToText", () => {
     expect(htmlToText(tags, 42).length).toBeLessThan(200);
     // a long run of text with no tag in it stops the pass as well, as do tags that hide nothing
     expect(htmlToText(`<p>${"x&".repeat(200_000)}</p>`, 42).length).toBeLessThan(100);
-    expect(htmlToText(`${"<a ".repeat(30_000)}${"<script>".repeat(15_000)}${"<!--".repeat(15_000)}`, 42).length).toBeLessThan(100);
+    expect(
+      htmlToText(`${"<a ".repeat(30_000)}${"<script>".repeat(15_000)}${"<!--".repeat(15_000)}`, 42).length,
+    ).toBeLessThan(100);
   });
 
   it("handles hostile input of 400 KB in linear time (no quadratic rescans)", () => {

@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { availableParallelism } from "node:os";
 import BetterSqlite3 from "better-sqlite3";
 import { Mutex } from "../../util/index.js";
 import type { ColumnInfo, Database, Queryable, RunResult, SqlValue } from "../dialect.js";
 import { DbCorruptError, DbTimeoutError } from "../errors.js";
 import { sqliteDialect } from "./dialect.js";
 import { translateSqliteError } from "./errors.js";
+import { SqliteReadPool } from "./read-pool.js";
 import { copySqliteFile } from "./snapshot.js";
 
 type Conn = BetterSqlite3.Database;
@@ -18,6 +20,21 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** Open read-only (no writer connection). */
   readonly?: boolean;
+  /**
+   * Milliseconds a client-driven read ({@link Queryable.bounded}, outside a transaction) may run on the main
+   * thread before it is stopped and run again in a reader thread (default 15).
+   */
+  offloadAfterMs?: number;
+  /** Reader threads for such reads (default: the cores this process may use, less one, at least 1); 0: none. */
+  readThreads?: number;
+}
+
+/** Default milliseconds a client-driven read runs on the main thread before it moves to a reader thread. */
+export const DEFAULT_OFFLOAD_AFTER_MS = 15;
+
+/** Default reader threads: every core but the one the event loop runs on, at least one. */
+export function defaultReadThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
 }
 
 const MAX_CACHED_STATEMENTS = 500;
@@ -71,48 +88,72 @@ function settle<T>(fn: () => T): Promise<T> {
 }
 
 /**
- * The deadline of the bounded statement running now. better-sqlite3 runs one statement at a time on this
- * thread, so one process-wide value serves every connection.
+ * The deadline of the bounded statement running now, and when it moves to a reader thread. better-sqlite3
+ * runs one statement at a time on this thread, so one process-wide value serves every connection.
  */
-const clock = { deadline: Number.POSITIVE_INFINITY, timeoutMs: 0, calls: 0 };
+const clock = {
+  deadline: Number.POSITIVE_INFINITY,
+  offloadAt: Number.POSITIVE_INFINITY,
+  timeoutMs: 0,
+  calls: 0,
+};
+
+/** Thrown by `basalt_tick()` to stop a read that is to go on in a reader thread; never leaves this file. */
+const OFFLOAD = new Error("basalt: the read moves to a reader thread");
 
 /**
  * `basalt_tick()`: true, until a bounded statement has run past its deadline; then it throws and the
  * statement aborts (issue 10: a six-hop back-relation filter ran 29 s with every request waiting). Filters
- * put it in each join's ON clause, so it runs for every row combination a join produces.
+ * put it in each join's ON clause, so it runs for every row combination a join produces. A read that may
+ * move to a reader thread is stopped earlier, at its offload time.
  */
 function tick(): number {
   // reading the clock every call would cost more than the check is worth
-  if ((++clock.calls & 255) === 0 && performance.now() > clock.deadline) {
-    throw new DbTimeoutError(clock.timeoutMs);
+  if ((++clock.calls & 255) === 0) {
+    const now = performance.now();
+    if (now > clock.offloadAt) throw OFFLOAD;
+    if (now > clock.deadline) throw new DbTimeoutError(clock.timeoutMs);
   }
   return 1;
 }
 
-/** Runs one synchronous statement with a deadline. */
-function withDeadline<T>(timeoutMs: number, fn: () => T): T {
-  clock.deadline = performance.now() + timeoutMs;
+/** Runs one synchronous statement with a deadline (and an offload time), both `performance.now()` times. */
+function withClock<T>(deadline: number, offloadAt: number, timeoutMs: number, fn: () => T): T {
+  clock.deadline = deadline;
+  clock.offloadAt = offloadAt;
   clock.timeoutMs = timeoutMs;
   try {
     return fn();
   } finally {
     clock.deadline = Number.POSITIVE_INFINITY;
+    clock.offloadAt = Number.POSITIVE_INFINITY;
   }
 }
 
-/** A queryable whose reads run with a deadline (the statement runs synchronously inside the call). */
+/** Runs one synchronous statement with a deadline. */
+function withDeadline<T>(timeoutMs: number, fn: () => T): T {
+  return withClock(performance.now() + timeoutMs, Number.POSITIVE_INFINITY, timeoutMs, fn);
+}
+
+/**
+ * A queryable whose reads run with a deadline (the statement runs synchronously inside the call). Bounded
+ * reads of the database itself (`db`) may move to a reader thread; those of a transaction never do.
+ */
 class BoundedRunner implements Queryable {
   readonly dialect = sqliteDialect;
   constructor(
     private readonly inner: Queryable,
     private readonly timeoutMs: number,
+    private readonly db: SqliteDatabase | null = null,
   ) {}
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    if (this.db) return this.db.boundedRead("all", sql, params, this.timeoutMs) as Promise<T[]>;
     return withDeadline(this.timeoutMs, () => this.inner.all<T>(sql, params));
   }
 
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    if (this.db) return this.db.boundedRead("get", sql, params, this.timeoutMs) as Promise<T | undefined>;
     return withDeadline(this.timeoutMs, () => this.inner.get<T>(sql, params));
   }
 
@@ -141,7 +182,7 @@ class BoundedRunner implements Queryable {
   }
 
   bounded(timeoutMs: number): Queryable {
-    return new BoundedRunner(this.inner, timeoutMs);
+    return new BoundedRunner(this.inner, timeoutMs, this.db);
   }
 }
 
@@ -251,7 +292,8 @@ class Runner implements Queryable {
 /**
  * SQLite on better-sqlite3: one writer connection (every write and transaction, serialised by a mutex) and
  * one reader connection for plain reads, so a transaction that awaits cannot expose uncommitted rows.
- * WAL mode with synchronous=NORMAL: an acknowledged write survives a process crash.
+ * WAL mode with synchronous=NORMAL: an acknowledged write survives a process crash. Client-driven reads that
+ * run long move to reader threads ({@link SqliteReadPool}) so they do not hold the event loop.
  */
 export class SqliteDatabase implements Database {
   readonly dialect = sqliteDialect;
@@ -264,6 +306,8 @@ export class SqliteDatabase implements Database {
   private readonly writeLock = new Mutex();
   private readonly writerRunner: Runner;
   private readonly readerRunner: Runner;
+  private readonly pool: SqliteReadPool | null;
+  private readonly offloadAfterMs: number;
   private closed = false;
   /** Set by DDL; the statement caches are dropped once the change is committed. */
   schemaChanged = false;
@@ -286,6 +330,57 @@ export class SqliteDatabase implements Database {
     this.readerCache = new StatementCache(this.reader);
     this.writerRunner = new Runner(this, this.writer, this.writerCache, 0);
     this.readerRunner = new Runner(this, this.reader, this.readerCache, 0);
+    const threads = options.readThreads ?? defaultReadThreads();
+    // an in-memory database is private to its connection: no other thread can read it
+    const inMemory = file === "" || file === ":memory:" || file.startsWith("file::memory:");
+    this.pool =
+      threads > 0 && !inMemory
+        ? new SqliteReadPool(file, { size: threads, busyTimeoutMs: options.busyTimeoutMs ?? 10_000 })
+        : null;
+    this.offloadAfterMs = options.offloadAfterMs ?? DEFAULT_OFFLOAD_AFTER_MS;
+  }
+
+  /** Reader threads started so far (they start when a read first runs past the offload time). */
+  get readThreadsStarted(): number {
+    return this.pool?.started ?? 0;
+  }
+
+  /**
+   * A client-driven read with a time budget: on the reader connection (or the transaction of the current
+   * context, which it never leaves), and when it runs past the offload time outside a transaction, stopped
+   * and run again in a reader thread, the whole budget counting from the first start (issue 10).
+   */
+  boundedRead(op: "all" | "get", sql: string, params: readonly SqlValue[] | undefined, timeoutMs: number) {
+    const tx = this.current();
+    if (tx) return withDeadline(timeoutMs, () => (op === "all" ? tx.all(sql, params) : tx.get(sql, params)));
+    const start = performance.now();
+    const deadline = start + timeoutMs;
+    let stmt: Stmt;
+    try {
+      stmt = wrap(() => this.readerCache.get(sql));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const pool = stmt.reader ? this.pool : null;
+    const offloadAt = pool ? start + this.offloadAfterMs : Number.POSITIVE_INFINITY;
+    const bound = bind(params);
+    try {
+      return Promise.resolve(
+        withClock(deadline, offloadAt, timeoutMs, () =>
+          wrap(() => {
+            if (op === "get") return stmt.get(...bound);
+            if (!stmt.reader) {
+              stmt.run(...bound);
+              return [];
+            }
+            return stmt.all(...bound);
+          }),
+        ),
+      );
+    } catch (err) {
+      if (err !== OFFLOAD || !pool) return Promise.reject(err);
+      return pool.run(op, sql, bound, deadline, timeoutMs);
+    }
   }
 
   private current(): Runner | undefined {
@@ -327,6 +422,7 @@ export class SqliteDatabase implements Database {
     this.schemaChanged = false;
     this.readerCache.clear();
     this.writerCache.clear();
+    if (this.pool) this.pool.generation++;
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -366,7 +462,7 @@ export class SqliteDatabase implements Database {
   }
 
   bounded(timeoutMs: number): Queryable {
-    return new BoundedRunner(this, timeoutMs);
+    return new BoundedRunner(this, timeoutMs, this);
   }
 
   ping(): Promise<void> {
@@ -381,7 +477,8 @@ export class SqliteDatabase implements Database {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    return this.writeLock.run(() => {
+    return this.writeLock.run(async () => {
+      await this.pool?.close();
       try {
         this.writer.pragma("wal_checkpoint(TRUNCATE)");
       } catch {
