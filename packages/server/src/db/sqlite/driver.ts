@@ -32,6 +32,15 @@ export interface SqliteOptions {
 /** Default milliseconds a client-driven read runs on the main thread before it moves to a reader thread. */
 export const DEFAULT_OFFLOAD_AFTER_MS = 15;
 
+/**
+ * The offload time of a read whose SQL text already had to move recently: such a statement is likely
+ * expensive again (an attacker repeating it), so it holds the event loop for less before it moves, while a
+ * cheap run of the same text still finishes where it started.
+ */
+const REPEAT_OFFLOAD_MS = 2;
+/** SQL texts remembered as having moved to a reader thread (least recently moved forgotten first). */
+const MAX_SLOW_READS = 256;
+
 /** Default reader threads: every core but the one the event loop runs on, at least one. */
 export function defaultReadThreads(): number {
   return Math.max(1, availableParallelism() - 1);
@@ -308,6 +317,8 @@ export class SqliteDatabase implements Database {
   private readonly readerRunner: Runner;
   private readonly pool: SqliteReadPool | null;
   private readonly offloadAfterMs: number;
+  /** SQL texts of reads that moved to a reader thread lately. */
+  private readonly slowReads = new Set<string>();
   private closed = false;
   /** Set by DDL; the statement caches are dropped once the change is committed. */
   schemaChanged = false;
@@ -362,7 +373,10 @@ export class SqliteDatabase implements Database {
       return Promise.reject(err);
     }
     const pool = stmt.reader ? this.pool : null;
-    const offloadAt = pool ? start + this.offloadAfterMs : Number.POSITIVE_INFINITY;
+    const after = this.slowReads.has(sql)
+      ? Math.min(REPEAT_OFFLOAD_MS, this.offloadAfterMs)
+      : this.offloadAfterMs;
+    const offloadAt = pool ? start + after : Number.POSITIVE_INFINITY;
     const bound = bind(params);
     try {
       return Promise.resolve(
@@ -379,6 +393,10 @@ export class SqliteDatabase implements Database {
       );
     } catch (err) {
       if (err !== OFFLOAD || !pool) return Promise.reject(err);
+      this.slowReads.delete(sql);
+      this.slowReads.add(sql);
+      if (this.slowReads.size > MAX_SLOW_READS)
+        this.slowReads.delete(this.slowReads.values().next().value as string);
       return pool.run(op, sql, bound, deadline, timeoutMs);
     }
   }
