@@ -151,3 +151,48 @@ describe("time budget of client-driven queries", () => {
     expect(((await normal.json()) as { totalItems: number }).totalItems).toBe(1);
   });
 });
+
+describe("expensive filters within the limits (issue 10: SQLite runs them in a reader thread)", () => {
+  let s: Setup;
+  // three back-relation hops over 400 posts: hundreds of thousands of row combinations per query
+  const THREE_HOPS =
+    "author.posts_via_author.author.posts_via_author.author.posts_via_author.title ?= 'p3-7'";
+  beforeAll(async () => {
+    s = await setup({ filterMaxFanout: 3, queryTimeoutMs: 60_000, sqliteOffloadAfterMs: 1 }, 10, 40);
+  }, 120_000);
+  afterAll(() => s.server.stop());
+
+  it("answers them as the main thread would, with sort, totals and expand, while other requests go on", async () => {
+    const path =
+      `/api/collections/posts/records?perPage=50&sort=-title&expand=author` +
+      `&filter=${encodeURIComponent(THREE_HOPS)}`;
+    let settled = false;
+    let healthy = 0;
+    const expensive = s.server.fetch(path).finally(() => {
+      settled = true;
+    });
+    // other clients are served while the expensive query runs (on SQLite, before it: it runs in a thread)
+    while (!settled) {
+      const res = await s.server.fetch("/api/health");
+      expect(res.status).toBe(200);
+      if (!settled) healthy++;
+    }
+    const res = await expensive;
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      totalItems: number;
+      items: { title: string; expand: { author: { name: string } } }[];
+    };
+    // every post of author 3 reaches p3-7 in three hops; no other post does
+    expect(body.totalItems).toBe(40);
+    expect(new Set(body.items.map((p) => p.expand.author.name))).toEqual(new Set(["a3"]));
+    const titles = body.items.map((p) => p.title);
+    expect(titles).toEqual([...titles].sort().reverse());
+    expect(healthy).toBeGreaterThan(1);
+    // the same filter as a rule check of one record (view), and a cheap one
+    const one = await list(s, "title = 'p3-7'");
+    const id = ((await one.json()) as { items: { id: string }[] }).items[0].id;
+    const view = await s.server.fetch(`/api/collections/posts/records/${id}?expand=author`);
+    expect(view.status).toBe(200);
+  }, 120_000);
+});
