@@ -221,7 +221,10 @@ export function registerMultipartBody(server: FastifyInstance, opts: MultipartOp
   // answer at once instead of paying an async function and its promise each time.
   const cleanup = (request: FastifyRequest, done: (err?: Error) => void): void => {
     const dir = (request as Spooled)[SPOOL];
-    if (!dir) return done();
+    if (!dir) {
+      done();
+      return;
+    }
     (request as Spooled)[SPOOL] = undefined;
     rm(dir, { recursive: true, force: true }).then(
       () => done(),
