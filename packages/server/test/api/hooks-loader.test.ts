@@ -101,6 +101,53 @@ describe("hook files", () => {
     expect(entry?.at).toMatch(/^basalt_hooks\/main\.ts:4:\d+$/);
   });
 
+  it("a throw under handlers that only pass e.next() on is logged at its line and rolls the write back", async () => {
+    // the outer handlers only pass the chain on; the inner handler's throw is logged at its own line, the
+    // side write it made through e.tx rolls back with the create, and nothing succeeds after it
+    const p = project({
+      "main.ts": [
+        'import type { HookApi } from "basalt";',
+        "let succeeded = 0;",
+        "export default function (app: HookApi) {",
+        "  app.onRecordCreateRequest((e) => e.next());",
+        "  app.onRecordCreate((e) => e.next());",
+        "  app.onRecordCreate(async (e) => {",
+        '    await e.tx.create("sides", { title: "side " + e.record.title });',
+        '    throw new Error("database password is hunter2");',
+        '  }, { priority: 1, collections: ["notes"] });',
+        "  app.onRecordAfterCreateSuccess((e) => {",
+        "    succeeded++;",
+        "    return e.next();",
+        "  });",
+        '  app.router.get("/api/succeeded", () => ({ succeeded }));',
+        "}",
+        "",
+      ].join("\n"),
+    });
+    const sink = logSink();
+    const s = await serve(p, {}, sink.logger);
+    for (const name of ["notes", "sides"]) {
+      await s.basalt.collections.create({
+        name,
+        type: "base",
+        createRule: "",
+        fields: [{ name: "title", type: "text" }],
+      });
+    }
+    const res = await s.fetch("/api/collections/notes/records", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ title: "a" }),
+    });
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toContain("hunter2");
+    const entry = sink.lines().find((l) => l.hook === "onRecordCreate");
+    expect(entry?.at).toMatch(/^basalt_hooks\/main\.ts:8:\d+$/);
+    expect((await s.basalt.records.list("notes")).totalItems).toBe(0);
+    expect((await s.basalt.records.list("sides")).totalItems).toBe(0);
+    expect(await (await s.fetch("/api/succeeded")).json()).toEqual({ succeeded: 0 });
+  });
+
   it("--dev reloads on change without dropping connections; a compile error keeps the previous version", async () => {
     const p = project({ "main.ts": VERSION("1") });
     const s = await serve(p, { dev: true });
