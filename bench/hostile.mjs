@@ -4,8 +4,9 @@
 // p50/p99 for both windows and the ratio of the p99s. Run `npm run build` first, then
 // `node bench/hostile.mjs [--pg]` (BENCH_WINDOW_MS per window, default 3000; BENCH_ATTACKERS, default 4;
 // BENCH_PG_URL; BENCH_CONFIG, JSON merged into the server's config, e.g. '{"sqliteReadThreads":0}' for the
-// SQLite baseline without reader threads; BENCH_CLASSES, a comma-separated list of parts of class names to run only those; about a
-// minute).
+// SQLite baseline without reader threads; BENCH_CLASSES, a comma-separated list of parts of class names to run only those;
+// BENCH_SERVER_NODE_ARGS, space-separated node options for the server process, e.g. `--cpu-prof
+// --cpu-prof-dir=prof` to profile it; about a minute).
 import { fork, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -29,7 +30,8 @@ async function startServer(config) {
     ...process.env,
     BASALT_HOSTILE_CONFIG: JSON.stringify({ dataDir, superuser: SUPERUSER, ...config }),
   };
-  const child = spawn(process.execPath, [harness("hostile-server.mjs")], {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, harness("hostile-server.mjs")], {
     env,
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -13,9 +13,11 @@ import {
   MAX_SUBSCRIPTIONS,
   MAX_TOPIC_LENGTH,
   parseTopic,
+  type RealtimeClient,
   type RealtimeRefusal,
   type Topic,
 } from "../realtime/index.js";
+import { TurnSlicer } from "../util/index.js";
 import { bodyObject } from "./guards.js";
 import { subscriptionForwarding } from "./realtime-forward.js";
 
@@ -59,6 +61,10 @@ function refusal(app: App, why: RealtimeRefusal): ApiError {
  */
 export function registerRealtime(server: FastifyInstance, app: App): void {
   const forwarding = subscriptionForwarding(server, app);
+  // Subscription requests apply in the order they arrived, even when a long one yields while parsing: a
+  // request that arrived before the one last applied to its client changes nothing (its list was replaced).
+  let arrivals = 0;
+  const applied = new WeakMap<RealtimeClient, number>();
   server.get("/api/realtime", (request, reply) => {
     const refused = app.realtime.canConnect(request.ip);
     if (refused) {
@@ -75,6 +81,7 @@ export function registerRealtime(server: FastifyInstance, app: App): void {
   });
 
   server.post("/api/realtime", async (request, reply) => {
+    const arrival = ++arrivals;
     const body = bodyObject(request);
     const errors: ErrorData = {};
     const clientId = body.clientId;
@@ -93,7 +100,9 @@ export function registerRealtime(server: FastifyInstance, app: App): void {
       );
     } else {
       const bad: ErrorData = {};
-      subscriptions.forEach((s, i) => {
+      // 1,000 long topics take several ms to parse: other requests get turns in between
+      const slicer = new TurnSlicer();
+      for (const [i, s] of subscriptions.entries()) {
         const topic = typeof s === "string" ? parseTopic(s) : null;
         if (topic) topics.push(topic);
         else if (typeof s === "string" && s.length > MAX_TOPIC_LENGTH) {
@@ -102,7 +111,8 @@ export function registerRealtime(server: FastifyInstance, app: App): void {
             `The length must be no more than ${MAX_TOPIC_LENGTH}.`,
           );
         } else bad[String(i)] = fieldError("validation_invalid_subscription", "Invalid subscription.");
-      });
+        if (slicer.due) await slicer.pause();
+      }
       if (Object.keys(bad).length) errors.subscriptions = bad;
     }
     if (Object.keys(errors).length)
@@ -131,6 +141,8 @@ export function registerRealtime(server: FastifyInstance, app: App): void {
       reply.header("retry-after", "10");
       throw refusal(app, refused);
     }
+    if ((applied.get(client) ?? 0) > arrival) return reply.status(204).send();
+    applied.set(client, arrival);
     app.realtime.setSubscriptions(client, topics, next);
     return reply.status(204).send();
   });

@@ -17,4 +17,5 @@ export { FORBIDDEN_KEYS, isPlainObject, safeKeys } from "./object.js";
 export { ID_ALPHABET, newRecordId, randomString } from "./random.js";
 export { Semaphore } from "./semaphore.js";
 export { NO_TRACER, type SpanAttributes, type SpanKindName, type SpanTracer } from "./span-tracer.js";
+export { DEFAULT_SLICE_MS, TurnSlicer } from "./turn-slicer.js";
 export { settlesWithin } from "./within.js";

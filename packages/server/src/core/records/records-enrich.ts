@@ -1,4 +1,5 @@
 import { buildSelect, type CompiledFilter, sqlFilter } from "../../rules/index.js";
+import { TurnSlicer } from "../../util/index.js";
 import { type Collection, type CollectionsService, parseIndex } from "../collections/index.js";
 import { type Field, isMultiValued } from "../fields/index.js";
 import type { ExpandBudget } from "./expand-budget.js";
@@ -103,9 +104,18 @@ export async function enrichRows(
   fields: FieldsSpec | null,
 ): Promise<Record<string, unknown>[]> {
   const sizes: Sizes = expand?.size ? new Map() : NO_SIZES;
-  const out = await enrichLevel(e, collection, rows, expand, sizes);
+  // the SQLite driver settles at once: without pauses a whole expand (up to the budget's records) would
+  // be one event-loop turn that every other request waits behind
+  const slicer = new TurnSlicer();
+  const out = await enrichLevel(e, collection, rows, expand, sizes, slicer);
   if (expand?.size) e.budget.emit(out.reduce((n, o) => n + (sizes.get(o) ?? 1) - 1, 0));
-  return fields?.size ? out.map((o) => pickFields(o, fields) as Record<string, unknown>) : out;
+  if (!fields?.size) return out;
+  const picked: Record<string, unknown>[] = [];
+  for (const o of out) {
+    picked.push(pickFields(o, fields) as Record<string, unknown>);
+    if (slicer.due) await slicer.pause();
+  }
+  return picked;
 }
 
 async function enrichLevel(
@@ -114,18 +124,23 @@ async function enrichLevel(
   rows: RecordRow[],
   expand: ExpandTree | null,
   sizes: Sizes,
+  slicer: TurnSlicer,
 ): Promise<Record<string, unknown>[]> {
   const su = e.ctx.isSuperuser;
   const managed = su ? new Set<string>() : await managedIds(e, collection, rows);
-  const out = rows.map((row) => {
+  const out: Record<string, unknown>[] = [];
+  for (const row of rows) {
     const id = String(row.id);
     const owner = e.authCollectionId === collection.id && e.authId === id;
-    return serializeRecord(collection, row, {
-      showHidden: su,
-      showEmail: su || owner || managed.has(id),
-    }) as Record<string, unknown>;
-  });
-  if (expand?.size) await expandInto(e, collection, rows, out, expand, sizes);
+    out.push(
+      serializeRecord(collection, row, {
+        showHidden: su,
+        showEmail: su || owner || managed.has(id),
+      }) as Record<string, unknown>,
+    );
+    if (slicer.due) await slicer.pause();
+  }
+  if (expand?.size) await expandInto(e, collection, rows, out, expand, sizes, slicer);
   return out;
 }
 
@@ -142,6 +157,7 @@ async function expandInto(
   out: Record<string, unknown>[],
   tree: ExpandTree,
   sizes: Sizes,
+  slicer: TurnSlicer,
 ): Promise<void> {
   // Every parent of this level appears at least once in the response, so their sizes add up to at most
   // the response's count: checking the running sum stops a blow-up after O(budget) steps.
@@ -160,16 +176,18 @@ async function expandInto(
       const ids = [...new Set(rows.flatMap((r) => valueList(fieldValueOf(collection, name, r))))];
       const found = await relatedRows(e, collection, name, ids);
       if (!found) continue;
+      await slicer.pause();
       const { target, field, rows: related } = found;
-      const json = await enrichedLevel(e, target, await enrichLevel(e, target, related, sub, sizes), sizes);
+      const level = await enrichLevel(e, target, related, sub, sizes, slicer);
+      const json = await enrichedLevel(e, target, level, sizes);
       const byId = new Map(json.map((j) => [String(j.id), j]));
-      rows.forEach((row, i) => {
+      for (const [i, row] of rows.entries()) {
         const hits = valueList(fieldValue(field, row))
           .map((id) => byId.get(id))
           .filter((j) => j !== undefined);
-        if (!hits.length) return;
-        attach(i, name, isMultiValued(field) ? hits : hits[hits.length - 1]);
-      });
+        if (hits.length) attach(i, name, isMultiValued(field) ? hits : hits[hits.length - 1]);
+        if (slicer.due) await slicer.pause();
+      }
       continue;
     }
     const via = /^(\w+)_via_(\w+)$/.exec(name);
@@ -177,8 +195,10 @@ async function expandInto(
     const parentIds = rows.map((r) => String(r.id));
     const found = await backRelatedRows(e, collection, via[1], via[2], parentIds);
     if (!found) continue;
+    await slicer.pause();
     const { source, field: backField, rows: children } = found;
-    const json = await enrichedLevel(e, source, await enrichLevel(e, source, children, sub, sizes), sizes);
+    const level = await enrichLevel(e, source, children, sub, sizes, slicer);
+    const json = await enrichedLevel(e, source, level, sizes);
     const single = !isMultiValued(backField) && hasUniqueIndex(source, backField.name);
     const byParent = new Map<string, Record<string, unknown>[]>();
     children.forEach((child, k) => {
@@ -188,11 +208,11 @@ async function expandInto(
         else byParent.set(parent, [json[k]]);
       }
     });
-    rows.forEach((row, i) => {
+    for (const [i, row] of rows.entries()) {
       const mine = byParent.get(String(row.id));
-      if (!mine?.length) return;
-      attach(i, name, single ? mine[0] : mine);
-    });
+      if (mine?.length) attach(i, name, single ? mine[0] : mine);
+      if (slicer.due) await slicer.pause();
+    }
   }
 }
 
