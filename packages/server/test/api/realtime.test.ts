@@ -137,6 +137,28 @@ describe("realtime protocol", () => {
     sse.close();
   });
 
+  it("applies subscription requests in arrival order, though a long list is parsed in slices", async () => {
+    const sse = await openSse(server.url);
+    // injected, both bodies are there at once: the handlers start in this order
+    const post = (subscriptions: string[]) =>
+      server.basalt.server.inject({
+        method: "POST",
+        url: "/api/realtime",
+        remoteAddress: "127.0.0.1",
+        payload: { clientId: sse.clientId, subscriptions },
+      });
+    const options = encodeURIComponent(JSON.stringify({ query: { filter: `title != '${"x".repeat(120)}'` } }));
+    const long = Array.from({ length: 1000 }, (_, k) => `posts/r${k}?options=${options}`);
+    // the second request arrives while the first one's 1,000 topics are still being parsed
+    const [first, second] = await Promise.all([post(long), post(["posts/*"])]);
+    expect([first.statusCode, second.statusCode]).toEqual([204, 204]);
+    const client = server.basalt.app.realtime.client(sse.clientId);
+    expect([...(client?.subscriptions.keys() ?? [])]).toEqual(["posts/*"]);
+    expect((await post(long)).statusCode).toBe(204);
+    expect(client?.subscriptions.size).toBe(1000);
+    sse.close();
+  });
+
   it("refuses a change of identity on the same connection, but allows guest to signed in", async () => {
     const sse = await openSse(server.url);
     const post = (token?: string) =>
