@@ -147,7 +147,9 @@ describe("realtime protocol", () => {
         remoteAddress: "127.0.0.1",
         payload: { clientId: sse.clientId, subscriptions },
       });
-    const options = encodeURIComponent(JSON.stringify({ query: { filter: `title != '${"x".repeat(120)}'` } }));
+    const options = encodeURIComponent(
+      JSON.stringify({ query: { filter: `title != '${"x".repeat(120)}'` } }),
+    );
     const long = Array.from({ length: 1000 }, (_, k) => `posts/r${k}?options=${options}`);
     // the second request arrives while the first one's 1,000 topics are still being parsed
     const [first, second] = await Promise.all([post(long), post(["posts/*"])]);
