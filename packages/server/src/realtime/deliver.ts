@@ -1,8 +1,8 @@
-import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { RequestAuth } from "../auth/index.js";
 import type { Collection } from "../core/collections/index.js";
 import type { RecordRequest, RecordsService } from "../core/records/index.js";
+import { TurnSlicer } from "../util/index.js";
 import { subscriberCanSee } from "./access.js";
 import type { RealtimeRecordMessage } from "./bus.js";
 import type { RealtimeClient } from "./client.js";
@@ -89,16 +89,15 @@ function expandWeight(topic: Topic): number {
  * `SLICE_MS`, so a write with thousands of subscribers never holds other requests back for long.
  */
 async function sliced<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let since = performance.now();
+  const slicer = new TurnSlicer(SLICE_MS);
   let next = 0;
   // one pause shared by every lane: a slice is SLICE_MS of work in all, not per lane (on SQLite each call
   // runs to completion at once, and eight of them in a row held the event loop for tens of ms)
   let pause: Promise<void> | null = null;
   const lane = async (): Promise<void> => {
     for (;;) {
-      while (performance.now() - since >= SLICE_MS) {
-        pause ??= yieldToLoop().then(() => {
-          since = performance.now();
+      while (slicer.due) {
+        pause ??= slicer.pause().then(() => {
           pause = null;
         });
         await pause;
@@ -136,12 +135,9 @@ export async function deliverRecordEvent(
   const perReader = collection.type === "auth" || (deps.enrichDependsOnAuth?.(collection) ?? true);
   const demand: { client: RealtimeClient; keys: Set<string> }[] = [];
   // grouping 100 clients' 1,000 subscriptions each is itself tens of ms: it yields between clients too
-  let since = performance.now();
+  const slicer = new TurnSlicer(SLICE_MS);
   for (const client of [...clients]) {
-    if (performance.now() - since >= SLICE_MS) {
-      await yieldToLoop();
-      since = performance.now();
-    }
+    if (slicer.due) await slicer.pause();
     if (client.isClosed) continue;
     let keys: Set<string> | undefined;
     let auth: RequestAuth | null | undefined;
