@@ -209,10 +209,14 @@ export class WorkerSupervisor {
   private member(worker: Worker): { id: number; send(message: ClusterMessage): boolean } {
     return {
       id: worker.id,
+      // true once the channel took the message: `worker.send` also answers false when its backlog is long,
+      // yet the message is still delivered, and the hub took that false for "never sent" (a forwarded
+      // subscription then got a 404 under load); a channel that closes later ends in `leave` instead
       send: (message) => {
         if (!worker.isConnected()) return false;
         try {
-          return worker.send(message);
+          worker.send(message);
+          return true;
         } catch {
           return false;
         }
