@@ -1,8 +1,8 @@
 // Hooks bench (issue 13, item 12): view-one and create throughput with one no-op handler bound to every
 // hook (loaded from a real hook folder, compiled by esbuild) against the same server with none, in the same
-// run. Target: ratio >= 0.95. Run `npm run build` first, then `node bench/hooks.mjs` (loopback, ~40 s; BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS).
+// run. Target: ratio >= 0.95. Run `npm run build` first, then `node bench/hooks.mjs` (loopback, ~80 s; BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS).
 import { fork } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,10 +11,12 @@ import { measure } from "./pg-kit.mjs";
 const ROWS = 2_000;
 const DURATION = Number(process.env.BENCH_SECONDS ?? 3);
 // the two servers take turns this many times and each keeps its best figure, so a neighbour's burst on a
-// shared machine does not decide the ratio
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+// shared machine does not decide the ratio (an even number keeps the ABBA order balanced)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const here = fileURLToPath(import.meta.url);
+// Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times (100 on every mainstream kernel build)
+const CLOCK_TICKS = 100;
 
 async function serve(dataDir, hooksDir, seed) {
   const { createApp } = await import("../packages/server/dist/main.js");
@@ -57,6 +59,22 @@ async function serve(dataDir, hooksDir, seed) {
   process.send({ url, hooks: basalt.hookFiles.files.length });
 }
 
+/** CPU time (user + system, every thread) the process has used, in µs (Linux /proc; 0 elsewhere). */
+function cpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 function child(role, dataDir, hooksDir) {
   const proc = fork(here, [role, dataDir, hooksDir], { stdio: "inherit" });
   return new Promise((resolve, reject) => {
@@ -81,19 +99,31 @@ async function main() {
   try {
     const { ids } = (await child("seed", dataDir, none)).msg;
     const results = {};
+    const pairs = {};
+    const cpu = {};
     for (const kase of ["view", "create"]) {
       results[kase] = {};
+      pairs[kase] = [];
+      cpu[kase] = { none: [], hooks: [] };
       for (let round = 0; round < ROUNDS; round++) {
-        for (const [role, dir] of [
+        // the two take turns in ABBA order, so neither always runs on the table the other just grew
+        const order = [
           ["none", none],
           ["hooks", some],
-        ]) {
+        ];
+        if (round % 2 === 1) order.reverse();
+        const rps = {};
+        for (const [role, dir] of order) {
           const s = await child("serve", dataDir, dir);
           if (role === "hooks" && s.msg.hooks !== 1) throw new Error("the hook file did not load");
+          const before = cpuMicros(s.proc.pid);
           const r = await measure(s.msg.url, kase, ids, { duration: DURATION, connections: CONNECTIONS });
+          cpu[kase][role].push((cpuMicros(s.proc.pid) - before) / r.served);
+          rps[role] = r.rps;
           if (!results[kase][role] || r.rps > results[kase][role].rps) results[kase][role] = r;
           s.proc.kill();
         }
+        pairs[kase].push(rps.hooks / rps.none);
       }
     }
     const pad = (s, n) => String(s).padEnd(n);
@@ -101,14 +131,23 @@ async function main() {
       `\nhooks bench: one no-op handler on each of ${HOOK_NAMES.length} hooks vs none; ${CONNECTIONS} connections, best of ${ROUNDS} turns of ${DURATION}s per case, node ${process.version}`,
     );
     console.log(
-      `${pad("case", 8)}${pad("none req/s", 12)}${pad("p50/p99 ms", 12)}${pad("hooks req/s", 13)}${pad("p50/p99 ms", 12)}ratio`,
+      `${pad("case", 8)}${pad("none req/s", 12)}${pad("p50/p99 ms", 12)}${pad("hooks req/s", 13)}${pad("p50/p99 ms", 12)}${pad("best/best", 11)}${pad("paired median", 15)}cpu µs/req none/hooks`,
     );
+    const flag = (x) => `${x.toFixed(2)}${x < 0.95 ? "*" : ""}`;
     for (const [kase, r] of Object.entries(results)) {
       const ratio = r.hooks.rps / r.none.rps;
+      const paired = median(pairs[kase]);
       console.log(
-        `${pad(kase, 8)}${pad(Math.round(r.none.rps), 12)}${pad(`${r.none.p50}/${r.none.p99}`, 12)}${pad(Math.round(r.hooks.rps), 13)}${pad(`${r.hooks.p50}/${r.hooks.p99}`, 12)}${ratio.toFixed(2)}${ratio < 0.95 ? "  (below the 0.95 target)" : ""}`,
+        `${pad(kase, 8)}${pad(Math.round(r.none.rps), 12)}${pad(`${r.none.p50}/${r.none.p99}`, 12)}${pad(Math.round(r.hooks.rps), 13)}${pad(`${r.hooks.p50}/${r.hooks.p99}`, 12)}${pad(flag(ratio), 11)}${pad(flag(paired), 15)}${Math.round(median(cpu[kase].none))}/${Math.round(median(cpu[kase].hooks))}`,
       );
     }
+    console.log(
+      `best/best: each server's best turn; paired median: the median over rounds of hooks/none run back to back; cpu: the server process (all threads) per request, median; * below the 0.95 target; rounds: ${Object.entries(
+        pairs,
+      )
+        .map(([k, v]) => `${k} ${v.map((x) => x.toFixed(2)).join(" ")}`)
+        .join("; ")}`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

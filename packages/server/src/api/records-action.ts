@@ -79,13 +79,7 @@ const REQUEST_HOOKS: Record<RecordAction["kind"], RequestHookName> = {
 };
 
 /** The request hook of an action (an upsert of an existing record is an update). */
-async function requestHookOf(
-  app: App,
-  records: RecordsService,
-  collection: Collection,
-  action: RecordAction,
-) {
-  if (action.kind !== "upsert") return app.hooks[REQUEST_HOOKS[action.kind]];
+async function upsertHookOf(app: App, records: RecordsService, collection: Collection, action: RecordAction) {
   const id = isPlainObject(action.body) ? action.body.id : undefined;
   if (typeof id !== "string" || id === "") return app.hooks.onRecordCreateRequest;
   const q = records.queryContext({ auth: null }).q;
@@ -111,13 +105,11 @@ export async function runRecordAction(
       ? bodyOf(collection, action.body)
       : undefined;
   const hook =
-    app.hooks.onRecordsListRequest.length ||
-    app.hooks.onRecordViewRequest.length ||
-    app.hooks.onRecordCreateRequest.length ||
-    app.hooks.onRecordUpdateRequest.length ||
-    app.hooks.onRecordDeleteRequest.length
-      ? await requestHookOf(app, records, collection, action)
-      : undefined;
+    action.kind !== "upsert"
+      ? app.hooks[REQUEST_HOOKS[action.kind]]
+      : app.hooks.onRecordCreateRequest.length || app.hooks.onRecordUpdateRequest.length
+        ? await upsertHookOf(app, records, collection, action)
+        : undefined;
   if (!hook?.hasFor(collection)) return perform(records, collection, action, caller, body);
   const e = {
     request: {
@@ -133,11 +125,12 @@ export async function runRecordAction(
     body: body ?? {},
     ...(action.id ? { id: action.id } : {}),
   } as Omit<RequestEvent, "next">;
-  await hook.trigger(e, async () => {
-    const result = await perform(records, collection, action, caller, body ? e.body : undefined);
-    e.response = result;
-    if (isPlainObject(result.body) && action.kind !== "list") e.record = result.body;
-  });
+  await hook.trigger(e, () =>
+    perform(records, collection, action, caller, body ? e.body : undefined).then((result) => {
+      e.response = result;
+      if (isPlainObject(result.body) && action.kind !== "list") e.record = result.body;
+    }),
+  );
   return e.response ? { status: e.response.status, body: e.response.body } : { status: 204, body: null };
 }
 

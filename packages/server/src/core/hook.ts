@@ -33,6 +33,41 @@ type Tagged = { collection?: { readonly id: string; readonly name: string } };
 
 let seq = 0;
 
+const DONE: Promise<void> = Promise.resolve();
+
+/** The promise the latest `e.next()` answered with (see {@link isChainStep}). */
+let lastStep: Promise<void> = DONE;
+
+/**
+ * Whether a handler answered with the very promise its `e.next()` gave it (`(e) => e.next()`, or a handler
+ * that calls it last and returns what it got): what can still fail in it is the rest of the chain, whose
+ * handlers answer for themselves, so a wrapper that maps a handler's own failures has nothing to add.
+ * Read right after the handler returns: `e.next()` runs synchronously up to its first await, so the last
+ * step answered is the one this handler started.
+ */
+export function isChainStep(out: unknown): boolean {
+  return out === lastStep;
+}
+const noop = () => {};
+
+/**
+ * What calling `fn(arg)` comes to, as a promise: the promise it answered with (its value is not part of
+ * the contract), a settled one for a plain value, a rejected one for a throw.
+ */
+function outcome<A>(fn: (arg: A) => unknown, arg: A): Promise<void> {
+  let out: unknown;
+  try {
+    out = fn(arg);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (out instanceof Promise) return out as Promise<void>;
+  if (out !== null && typeof out === "object" && typeof (out as PromiseLike<unknown>).then === "function") {
+    return Promise.resolve(out).then(noop);
+  }
+  return DONE;
+}
+
 /**
  * One named event's handlers, run as a chain around the action they guard (PocketBase's `hook.Hook`):
  * `trigger(event, action)` calls the first handler, whose `e.next()` calls the next, and the last
@@ -40,6 +75,8 @@ let seq = 0;
  */
 export class Hook<E extends object> {
   private bindings: Binding<E>[] = [];
+  /** Whether some binding is limited to collections (else every trigger runs every binding). */
+  private scoped = false;
 
   constructor(readonly name: string) {}
 
@@ -55,18 +92,23 @@ export class Hook<E extends object> {
       handler,
     });
     rest.sort((a, b) => a.priority - b.priority || a.order - b.order);
-    this.bindings = rest;
+    this.setBindings(rest);
     return id;
   }
 
   /** Removes the handlers with these ids. */
   unbind(...ids: string[]): void {
-    this.bindings = this.bindings.filter((b) => !ids.includes(b.id));
+    this.setBindings(this.bindings.filter((b) => !ids.includes(b.id)));
   }
 
   /** Removes every handler. */
   unbindAll(): void {
-    this.bindings = [];
+    this.setBindings([]);
+  }
+
+  private setBindings(list: Binding<E>[]): void {
+    this.bindings = list;
+    this.scoped = list.some((b) => b.collections !== null);
   }
 
   /** How many handlers are bound. */
@@ -77,7 +119,7 @@ export class Hook<E extends object> {
   /** Whether a trigger for this collection would run any handler. */
   hasFor(collection?: { readonly id: string; readonly name: string }): boolean {
     if (!this.bindings.length) return false;
-    if (!collection) return true;
+    if (!collection || !this.scoped) return true;
     return this.bindings.some(
       (b) => !b.collections || b.collections.has(collection.name) || b.collections.has(collection.id),
     );
@@ -85,28 +127,29 @@ export class Hook<E extends object> {
 
   /**
    * Runs the handlers in order around `action`. Resolves once the chain is done; a handler's throw (or the
-   * action's) rejects. Without handlers, the action runs at once.
+   * action's) rejects. Without handlers, the action runs at once. No promise is made for the chain's own
+   * sake: each step hands on the promise its handler (or the action) answered with, so a chain of no-op
+   * handlers costs what its action costs (every promise counts twice on Node 20, where the
+   * AsyncLocalStorage of transactions turns on promise hooks).
    */
-  async trigger(input: Omit<E, "next">, action: (e: E) => unknown = () => {}): Promise<void> {
+  trigger(input: Omit<E, "next">, action: (e: E) => unknown = noop): Promise<void> {
     const event = input as E;
     const list = this.handlersFor(event);
-    if (!list.length) {
-      await action(event);
-      return;
-    }
+    if (!list.length) return outcome(action, event);
     let i = 0;
-    const next = async (): Promise<void> => {
+    const next = (): Promise<void> => {
       const b = list[i++];
-      if (b) await b.handler(event);
-      else if (i === list.length + 1) await action(event);
+      const step = b ? outcome(b.handler, event) : i === list.length + 1 ? outcome(action, event) : DONE;
+      lastStep = step;
+      return step;
     };
     (event as E & HookEvent).next = next;
-    await next();
+    return next();
   }
 
   private handlersFor(event: E): Binding<E>[] {
     const all = this.bindings;
-    if (!all.length) return all;
+    if (!all.length || !this.scoped) return all;
     const c = (event as Tagged).collection;
     if (!c) return all.filter((b) => !b.collections);
     return all.filter((b) => !b.collections || b.collections.has(c.name) || b.collections.has(c.id));

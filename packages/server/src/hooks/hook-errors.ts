@@ -1,7 +1,7 @@
 import { relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import type { HookHandler } from "../core/hook.js";
+import { type HookHandler, isChainStep } from "../core/hook.js";
 import { ApiError } from "../errors/index.js";
 import type { RouteHandler } from "./router.js";
 
@@ -69,12 +69,27 @@ export function guardHandler<E>(
   hooksDir: string | null,
 ): HookHandler<E> {
   if (typeof handler !== "function") throw new TypeError(`the ${name} handler is not a function`);
-  return async (e: E) => {
+  const fail = (err: unknown) => {
+    throw toHookFailure(err, name, log, hooksDir);
+  };
+  // not an async function: a handler that answers with a promise gets one more (its failure mapped), one
+  // that answers at once gets none (a hook chain's cost is counted in promises, see Hook.trigger)
+  return (e: E) => {
+    let out: unknown;
     try {
-      return await handler(e);
+      out = handler(e);
     } catch (err) {
-      throw toHookFailure(err, name, log, hooksDir);
+      fail(err);
     }
+    if (
+      out !== null &&
+      typeof out === "object" &&
+      typeof (out as PromiseLike<unknown>).then === "function" &&
+      !isChainStep(out)
+    ) {
+      return Promise.resolve(out).then(undefined, fail);
+    }
+    return out;
   };
 }
 

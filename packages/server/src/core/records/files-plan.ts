@@ -60,13 +60,22 @@ export function planDeletedFiles(
  * rethrown. Inside a transaction (`tx` given) the post-commit deletes and the rollback clean-up are left to
  * the transaction's owner; otherwise the replaced files are deleted right after the write.
  */
-export async function writeWithFiles<T>(
+export function writeWithFiles<T>(
   files: FilesService | undefined,
   plan: FilesPlan | null,
   tx: FilesPlan[] | null,
   write: () => Promise<T>,
 ): Promise<T> {
   if (!files || !plan) return write();
+  return writeWithUploads(files, plan, tx, write);
+}
+
+async function writeWithUploads<T>(
+  files: FilesService,
+  plan: FilesPlan,
+  tx: FilesPlan[] | null,
+  write: () => Promise<T>,
+): Promise<T> {
   await files.upload(plan.uploads);
   let result: T;
   try {

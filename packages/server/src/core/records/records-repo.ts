@@ -33,14 +33,14 @@ export async function findRowBy(
 }
 
 /** Inserts a row (column name → driver value). */
-export async function insertRow(
+export function insertRow(
   q: Queryable,
   collection: Collection,
   values: Record<string, SqlValue>,
-): Promise<void> {
+): Promise<unknown> {
   const t = q.dialect.quoteIdent;
   const cols = Object.keys(values);
-  await q.run(
+  return q.run(
     `INSERT INTO ${t(collection.name)} (${cols.map(t).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
     cols.map((c) => values[c]),
   );

@@ -46,6 +46,12 @@ import { draftMatchesRule, fillServerValues, writeOrFail } from "./records-write
 import type { RecordRow } from "./serialize.js";
 import { validateDraft } from "./validate-record.js";
 
+/** Whether an object has an own enumerable key (without listing them). */
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 /** What the records service is built from. */
 export interface RecordsServiceDeps {
   readonly db: Database;
@@ -76,6 +82,28 @@ export interface RecordsLimits {
 }
 
 type WriteKind = "Create" | "Update" | "Delete";
+
+/** The model hooks of each kind of write, by name (looked up by constant keys, not built per write). */
+const WRITE_HOOKS = {
+  Create: {
+    main: "onRecordCreate",
+    execute: "onRecordCreateExecute",
+    error: "onRecordAfterCreateError",
+    success: "onRecordAfterCreateSuccess",
+  },
+  Update: {
+    main: "onRecordUpdate",
+    execute: "onRecordUpdateExecute",
+    error: "onRecordAfterUpdateError",
+    success: "onRecordAfterUpdateSuccess",
+  },
+  Delete: {
+    main: "onRecordDelete",
+    execute: "onRecordDeleteExecute",
+    error: "onRecordAfterDeleteError",
+    success: "onRecordAfterDeleteSuccess",
+  },
+} as const;
 
 /** A page of records as PocketBase's list answers it (items still as stored rows). */
 export interface RecordsPage {
@@ -202,7 +230,7 @@ export class RecordsService {
     }
     await this.check(draft, data, manage, failed);
     if (collection.type === "auth") await this.checkAuthIdFree(collection, String(draft.values.id), failed);
-    await this.hashPasswords(draft);
+    if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
     const row = draftToRow(draft);
     // One INSERT is atomic on its own: no explicit transaction (and its extra round trips) needed.
     await this.writeFiles(planDraftFiles(draft), () =>
@@ -217,11 +245,12 @@ export class RecordsService {
     const h = this.deps.hooks;
     if (!h) return false;
     if (kind === "Delete") return h.onRecordDelete.length > 0 || h.onRecordDeleteExecute.length > 0;
+    const names = WRITE_HOOKS[kind];
     return (
-      h[`onRecord${kind}`].hasFor(collection) ||
-      h[`onRecord${kind}Execute`].hasFor(collection) ||
+      h[names.main].hasFor(collection) ||
+      h[names.execute].hasFor(collection) ||
       h.onRecordValidate.hasFor(collection) ||
-      h[`onRecordAfter${kind}Error`].hasFor(collection)
+      h[names.error].hasFor(collection)
     );
   }
 
@@ -232,14 +261,19 @@ export class RecordsService {
   }
 
   /** Runs a write's hook chain; a failure fires `onRecordAfter…Error` before it propagates. */
-  private async withErrorHook(kind: WriteKind, e: RecordModelEvent, fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
+  private withErrorHook(kind: WriteKind, e: RecordModelEvent, fn: () => Promise<void>): Promise<void> {
+    const failed = async (error: unknown): Promise<never> => {
       const hooks = this.deps.hooks as AppHooks;
-      await hooks[`onRecordAfter${kind}Error`].trigger({ ...e, error } as never).catch(() => {});
+      await hooks[WRITE_HOOKS[kind].error].trigger({ ...e, error } as never).catch(() => {});
       throw error;
+    };
+    let chain: Promise<void>;
+    try {
+      chain = fn();
+    } catch (error) {
+      return failed(error);
     }
+    return chain.catch(failed);
   }
 
   /** A create with its model hooks, inside the transaction this service is bound to. */
@@ -260,7 +294,7 @@ export class RecordsService {
         if (collection.type === "auth") {
           await this.checkAuthIdFree(collection, String(draft.values.id), failed);
         }
-        await this.hashPasswords(draft);
+        if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
         await hooks.onRecordCreateExecute.trigger(e, async () => {
           const values = draftToRow(draft);
           await this.writeFiles(planDraftFiles(draft), () =>
@@ -310,7 +344,7 @@ export class RecordsService {
       return this.transaction((records) => records.updateHooked(draft, data, manage, failed, before));
     }
     await this.check(draft, data, manage, failed);
-    await this.hashPasswords(draft);
+    if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
     const row = draftToRow(draft);
     delete row.id;
     await this.writeFiles(planDraftFiles(draft), () =>
@@ -338,7 +372,7 @@ export class RecordsService {
       hooks.onRecordUpdate.trigger(e, async () => {
         if (e.record !== draft.values) Object.assign(draft.values, e.record);
         await hooks.onRecordValidate.trigger(e, () => this.check(draft, data, manage, failed));
-        await this.hashPasswords(draft);
+        if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
         await hooks.onRecordUpdateExecute.trigger(e, async () => {
           const row = draftToRow(draft);
           delete row.id;
@@ -638,10 +672,10 @@ export class RecordsService {
     try {
       result = await this.deps.db.transaction((tx) => fn(new RecordsService(this.deps, tx, pending, plans)));
     } catch (err) {
-      await settleFilePlans(this.deps.files, plans, false);
+      if (plans.length) await settleFilePlans(this.deps.files, plans, false);
       throw err;
     }
-    await settleFilePlans(this.deps.files, plans, true);
+    if (plans.length) await settleFilePlans(this.deps.files, plans, true);
     for (const e of pending) {
       this.deps.events.emit("record", e);
       await this.afterSuccess(e);
@@ -687,7 +721,7 @@ export class RecordsService {
     const hooks = this.deps.hooks;
     if (!hooks) return;
     const kind = event.action === "create" ? "Create" : event.action === "update" ? "Update" : "Delete";
-    const hook = hooks[`onRecordAfter${kind}Success`];
+    const hook = hooks[WRITE_HOOKS[kind].success];
     if (!hook.hasFor(event.collection)) return;
     const e = new RecordsService(this.deps).modelEvent(event.collection, event.record, event.before);
     try {

@@ -18,19 +18,23 @@ export function uniqueViolationErrors(err: UniqueViolationError, collection: Col
 }
 
 /** Runs a write, turning a unique-index refusal into PocketBase's 400 with field errors. */
-export async function writeOrFail<T>(
+export function writeOrFail<T>(
   collection: Collection,
   failMessage: string,
   fn: () => Promise<T>,
 ): Promise<T> {
+  let pending: Promise<T>;
   try {
-    return await fn();
+    pending = fn();
   } catch (err) {
+    return Promise.reject(err);
+  }
+  return pending.catch((err: unknown) => {
     if (err instanceof UniqueViolationError) {
       throw badRequest(failMessage, uniqueViolationErrors(err, collection), err);
     }
     throw err;
-  }
+  });
 }
 
 /** Fills what the server sets itself: generated text values (id, tokenKey…) on create, and autodates. */

@@ -212,7 +212,8 @@ function openConnection(file: string, options: SqliteOptions, readonly: boolean)
 
 /**
  * Runs statements on one connection. Inside a transaction every call runs on the writer; `depth` counts
- * savepoints so nested `transaction()` calls become SAVEPOINTs.
+ * savepoints so nested `transaction()` calls become SAVEPOINTs. A top-level transaction's runner is made
+ * with its `BEGIN` still to run: the first statement runs it (see {@link SqliteDatabase.transaction}).
  */
 class Runner implements Queryable {
   readonly dialect = sqliteDialect;
@@ -221,10 +222,24 @@ class Runner implements Queryable {
     protected readonly conn: Conn,
     protected readonly cache: StatementCache,
     private readonly depth: number,
+    private begin: string | null = null,
   ) {}
+
+  /** Whether this runner's transaction has begun (always, for a runner made without a `BEGIN` to run). */
+  get begun(): boolean {
+    return this.begin === null;
+  }
+
+  /** Runs the pending `BEGIN`, if any: every statement calls this first. */
+  private open(): void {
+    if (this.begin === null) return;
+    this.conn.exec(this.begin);
+    this.begin = null;
+  }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
     return settle(() => {
+      this.open();
       const stmt = this.cache.get(sql);
       if (!stmt.reader) {
         stmt.run(...bind(params));
@@ -235,23 +250,35 @@ class Runner implements Queryable {
   }
 
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return settle(() => this.cache.get(sql).get(...bind(params)) as T | undefined);
+    return settle(() => {
+      this.open();
+      return this.cache.get(sql).get(...bind(params)) as T | undefined;
+    });
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
-    return settle(() => ({ changes: this.cache.get(sql).run(...bind(params)).changes }));
+    return settle(() => {
+      this.open();
+      return { changes: this.cache.get(sql).run(...bind(params)).changes };
+    });
   }
 
   exec(sql: string): Promise<void> {
     // exec carries DDL: statements prepared on the reader may now describe old table shapes
     this.owner.schemaChanged = true;
-    return settle(() => void this.conn.exec(sql));
+    return settle(() => {
+      this.open();
+      this.conn.exec(sql);
+    });
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const name = `sp${this.depth + 1}`;
     const tx = new Runner(this.owner, this.conn, this.cache, this.depth + 1);
-    wrap(() => this.conn.exec(`SAVEPOINT ${name}`));
+    wrap(() => {
+      this.open();
+      this.conn.exec(`SAVEPOINT ${name}`);
+    });
     try {
       const result = await this.owner.inTx.run(tx, () => fn(tx));
       wrap(() => this.conn.exec(`RELEASE ${name}`));
@@ -263,34 +290,38 @@ class Runner implements Queryable {
   }
 
   tableColumns(table: string): Promise<ColumnInfo[]> {
-    return settle(() =>
-      (
+    return settle(() => {
+      this.open();
+      return (
         this.conn.prepare('SELECT name, type, "notnull" AS nn, pk FROM pragma_table_info(?)').all(table) as {
           name: string;
           type: string;
           nn: number;
           pk: number;
         }[]
-      ).map((c) => ({ name: c.name, type: c.type, notNull: c.nn === 1, primaryKey: c.pk > 0 })),
-    );
+      ).map((c) => ({ name: c.name, type: c.type, notNull: c.nn === 1, primaryKey: c.pk > 0 }));
+    });
   }
 
   tableExists(table: string): Promise<boolean> {
-    return settle(
-      () =>
+    return settle(() => {
+      this.open();
+      return (
         this.conn
           .prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ? COLLATE NOCASE")
-          .get(table) !== undefined,
-    );
+          .get(table) !== undefined
+      );
+    });
   }
 
   describeQuery(sql: string): Promise<{ name: string; table: string | null; column: string | null }[]> {
-    return settle(() =>
-      this.conn
+    return settle(() => {
+      this.open();
+      return this.conn
         .prepare(sql)
         .columns()
-        .map((c) => ({ name: c.name, table: c.table, column: c.column })),
-    );
+        .map((c) => ({ name: c.name, table: c.table, column: c.column }));
+    });
   }
 
   bounded(timeoutMs: number): Queryable {
@@ -447,11 +478,15 @@ export class SqliteDatabase implements Database {
     const tx = this.current();
     if (tx) return tx.transaction(fn);
     return this.writeLock.run(async () => {
-      const runner = new Runner(this, this.writer, this.writerCache, 0);
-      wrap(() => this.writer.exec("BEGIN IMMEDIATE"));
+      // `BEGIN IMMEDIATE` runs with the transaction's first statement, not here: nothing was read before it,
+      // so the transaction is the same, the write lock is taken only by a transaction that uses the
+      // database, and the BEGIN runs beside that statement (a model hook chain between the two made the
+      // BEGIN alone cost as much as the INSERT, its caches gone cold). One that runs no statement commits
+      // nothing.
+      const runner = new Runner(this, this.writer, this.writerCache, 0, "BEGIN IMMEDIATE");
       try {
         const result = await this.inTx.run(runner, () => fn(runner));
-        wrap(() => this.writer.exec("COMMIT"));
+        if (runner.begun) wrap(() => this.writer.exec("COMMIT"));
         return result;
       } catch (err) {
         if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
