@@ -48,6 +48,19 @@ let lastStep: Promise<void> = DONE;
 export function isChainStep(out: unknown): boolean {
   return out === lastStep;
 }
+
+/** Events one of whose handlers answered with anything but the promise of its own `e.next()`. */
+const continued = new WeakSet<object>();
+
+/**
+ * Whether every handler that has run for this event so far answered with the promise of its own `e.next()`
+ * and nothing else: none of them has code of its own left to run after the rest of the chain, so none can
+ * still refuse (throw) once the action is done. An async handler, or one that did not call `e.next()`, makes
+ * this false for the event from then on.
+ */
+export function passedThrough(event: object): boolean {
+  return !continued.has(event);
+}
 const noop = () => {};
 
 /**
@@ -139,7 +152,12 @@ export class Hook<E extends object> {
     let i = 0;
     const next = (): Promise<void> => {
       const b = list[i++];
-      const step = b ? outcome(b.handler, event) : i === list.length + 1 ? outcome(action, event) : DONE;
+      let step: Promise<void>;
+      if (b) {
+        step = outcome(b.handler, event);
+        // a handler that passed its own `e.next()` on left `lastStep` at that very promise
+        if (step !== lastStep) continued.add(event);
+      } else step = i === list.length + 1 ? outcome(action, event) : DONE;
       lastStep = step;
       return step;
     };

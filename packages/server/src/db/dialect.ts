@@ -260,6 +260,13 @@ export interface Queryable {
    * DbTimeoutError (client-driven reads: lists, views, expands, rule checks). Other calls are unchanged.
    */
   bounded(timeoutMs: number): Queryable;
+  /**
+   * On the queryable a top-level transaction hands its function, where the store allows it (SQLite): lets
+   * the transaction's next statement commit on its own, granted (true) only when no statement has run in
+   * the transaction yet. For a write that is the transaction's last statement and after which nothing can
+   * fail: it then costs what the same statement costs outside a transaction.
+   */
+  commitWithNext?(): boolean;
 }
 
 /** An open database: a Queryable plus its lifecycle. */

@@ -73,6 +73,10 @@ class ObservedQueryable implements Queryable {
   bounded(timeoutMs: number): Queryable {
     return new ObservedQueryable(this.inner.bounded(timeoutMs), this.observer);
   }
+
+  commitWithNext(): boolean {
+    return this.inner.commitWithNext?.() ?? false;
+  }
 }
 
 class ObservedDatabase extends ObservedQueryable implements Database {

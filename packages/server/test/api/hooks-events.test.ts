@@ -426,6 +426,34 @@ describe("hooks refuse, change and roll back", () => {
     expect(log).toContain("onRecordAfterCreateError:orders");
   });
 
+  it("a batch item refused by a hook rolls back an earlier create whose handlers only passed e.next() on", async () => {
+    const res = await json("/api/batch", "POST", {
+      requests: [
+        { method: "POST", url: "/api/collections/posts/records", body: { title: "batch-undone" } },
+        { method: "POST", url: "/api/collections/guarded/records", body: { title: "forbidden" } },
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect((await server.basalt.records.list("posts", { filter: "title = 'batch-undone'" })).totalItems).toBe(
+      0,
+    );
+    expect((await events()).filter((e) => e.startsWith("onRecordAfterCreateSuccess"))).toEqual([]);
+  });
+
+  it("an async handler that refuses after its e.next() rolls back a create that passed every other handler", async () => {
+    // orders: the async handler awaits e.next() and refuses negative totals once the INSERT is done
+    const refused = await json("/api/collections/orders/records", "POST", { total: -7 }, aliceToken);
+    expect(refused.status).toBe(400);
+    expect((await server.basalt.records.list("orders", { filter: "total = -7" })).totalItems).toBe(0);
+    // a pass-through-only create on the same server is stored and announced once
+    const ok = await json("/api/collections/posts/records", "POST", { title: "passed-through" }, aliceToken);
+    expect(ok.status).toBe(200);
+    expect(
+      (await server.basalt.records.list("posts", { filter: "title = 'passed-through'" })).totalItems,
+    ).toBe(1);
+    expect((await events()).filter((e) => e === "onRecordAfterCreateSuccess:posts")).toHaveLength(1);
+  });
+
   it("runInTransaction from code rolls every write back on a throw", async () => {
     await expect(
       server.basalt.runInTransaction(async (tx) => {

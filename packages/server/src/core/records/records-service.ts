@@ -5,6 +5,7 @@ import { ApiError, badRequest, fieldError, forbidden, notFound } from "../../err
 import type { FilesService } from "../../files/index.js";
 import type { Collection, CollectionsService } from "../collections/index.js";
 import type { AppHooks, EventBus, RecordEvent, RecordModelEvent, RecordsTx } from "../events.js";
+import { passedThrough } from "../hook.js";
 import { authFormErrors } from "./auth-form.js";
 import { type DeleteAround, deleteWithCascade } from "./cascade.js";
 import { DEFAULT_EXPAND_MAX_RECORDS, ExpandBudget } from "./expand-budget.js";
@@ -45,6 +46,8 @@ import { insertRow, updateRow } from "./records-repo.js";
 import { draftMatchesRule, fillServerValues, writeOrFail } from "./records-write.js";
 import type { RecordRow } from "./serialize.js";
 import { validateDraft } from "./validate-record.js";
+
+const SETTLED = Promise.resolve();
 
 /** Whether an object has an own enumerable key (without listing them). */
 function hasKeys(o: object): boolean {
@@ -226,7 +229,9 @@ export class RecordsService {
     }
     const manage = await this.canManage(ctx, collection, draft);
     if (this.hooked("Create", collection)) {
-      return this.transaction((records) => records.createHooked(draft, data, manage, failed));
+      // a create that opens its own transaction may let its INSERT commit on its own (see createHooked)
+      const ownTx = this.pending === null;
+      return this.transaction((records) => records.createHooked(draft, data, manage, failed, ownTx));
     }
     await this.check(draft, data, manage, failed);
     if (collection.type === "auth") await this.checkAuthIdFree(collection, String(draft.values.id), failed);
@@ -282,6 +287,7 @@ export class RecordsService {
     data: Record<string, unknown>,
     manage: boolean,
     failed: string,
+    ownTx: boolean,
   ): Promise<RecordRow> {
     const hooks = this.deps.hooks as AppHooks;
     const collection = draft.collection;
@@ -296,6 +302,15 @@ export class RecordsService {
         }
         if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
         await hooks.onRecordCreateExecute.trigger(e, async () => {
+          if (ownTx && this.q.commitWithNext) {
+            // One turn of the microtask queue lets the handlers that called `e.next()` answer first. When
+            // each handler of this write passed its own `e.next()` on (nothing of theirs runs after the
+            // INSERT, so nothing can still refuse it) and nothing ran in the transaction before, the INSERT
+            // commits on its own: the same outcome as inside the transaction, without the BEGIN and COMMIT
+            // around it (~20 µs of a hooked create's CPU; README "What hooks cost").
+            await SETTLED;
+            if (passedThrough(e)) this.q.commitWithNext();
+          }
           const values = draftToRow(draft);
           await this.writeFiles(planDraftFiles(draft), () =>
             writeOrFail(collection, failed, () => insertRow(this.q, collection, values)),

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import BetterSqlite3 from "better-sqlite3";
 import { Mutex } from "../../util/index.js";
 import type { ColumnInfo, Database, Queryable, RunResult, SqlValue } from "../dialect.js";
-import { DbCorruptError, DbTimeoutError } from "../errors.js";
+import { DbCorruptError, DbError, DbTimeoutError } from "../errors.js";
 import { sqliteDialect } from "./dialect.js";
 import { translateSqliteError } from "./errors.js";
 import { SqliteReadPool } from "./read-pool.js";
@@ -230,11 +230,31 @@ class Runner implements Queryable {
     return this.begin === null;
   }
 
+  /** Set by {@link commitWithNext}: the next statement runs without the pending `BEGIN`. */
+  private alone = false;
+
+  /** Set when the transaction (or savepoint) this runner belongs to has ended. */
+  ended = false;
+
   /** Runs the pending `BEGIN`, if any: every statement calls this first. */
   private open(): void {
+    // work a hook chain left behind after its transaction ended (a handler that threw without awaiting
+    // its `e.next()`) must not run outside it, nor open a transaction nobody will end
+    if (this.ended) throw new DbError("the transaction this statement belongs to has already ended");
     if (this.begin === null) return;
+    if (this.alone) {
+      // this one statement commits on its own; a later one (none is expected) would begin anew
+      this.alone = false;
+      return;
+    }
     this.conn.exec(this.begin);
     this.begin = null;
+  }
+
+  commitWithNext(): boolean {
+    if (this.begin === null) return false;
+    this.alone = true;
+    return true;
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
@@ -286,6 +306,8 @@ class Runner implements Queryable {
     } catch (err) {
       this.conn.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
       throw err;
+    } finally {
+      tx.ended = true;
     }
   }
 
@@ -492,6 +514,7 @@ export class SqliteDatabase implements Database {
         if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
         throw err;
       } finally {
+        runner.ended = true;
         this.afterSchemaChange();
       }
     });

@@ -64,6 +64,50 @@ describe("SQLite transactions", () => {
     expect(await db.all("SELECT id FROM t")).toEqual([]);
   });
 
+  it("let their next statement commit on its own when asked before any statement, that one only", async () => {
+    let granted = false;
+    let otherWhileOpen: unknown = null;
+    await db.transaction(async (tx) => {
+      granted = tx.commitWithNext?.() ?? false;
+      await tx.run("INSERT INTO t (id, label) VALUES (1, 'alone')");
+      // committed already, and no lock held: another connection sees it and may write
+      expect(await other.all("SELECT id FROM t")).toEqual([{ id: 1 }]);
+      otherWhileOpen = await other.run("INSERT INTO t (id, label) VALUES (2, 'other')").catch((e) => e);
+    });
+    expect(granted).toBe(true);
+    expect(otherWhileOpen).toEqual({ changes: 1 });
+    // refused once a statement has run: the rest stays one transaction
+    let late = true;
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run("INSERT INTO t (id, label) VALUES (3, 'a')");
+        late = tx.commitWithNext?.() ?? true;
+        await tx.run("INSERT INTO t (id, label) VALUES (4, 'b')");
+        throw new Error("undo");
+      }),
+    ).rejects.toThrow("undo");
+    expect(late).toBe(false);
+    expect(await db.all("SELECT id FROM t ORDER BY id")).toEqual([{ id: 1 }, { id: 2 }]);
+    // and inside a savepoint there is nothing to grant
+    await db.transaction(async (tx) => {
+      await tx.transaction(async (inner) => {
+        expect(inner.commitWithNext?.() ?? false).toBe(false);
+      });
+    });
+  });
+
+  it("refuse statements on a transaction's queryable once it has ended", async () => {
+    let kept: import("../dialect.js").Queryable | null = null;
+    await db.transaction(async (tx) => {
+      kept = tx;
+    });
+    const late = kept as unknown as import("../dialect.js").Queryable;
+    await expect(late.run("INSERT INTO t (id, label) VALUES (9, 'late')")).rejects.toThrow(/already ended/);
+    // the connection is not left in a transaction: the next one runs normally
+    await db.transaction((tx) => tx.run("INSERT INTO t (id, label) VALUES (1, 'a')"));
+    expect(await other.all("SELECT id FROM t")).toEqual([{ id: 1 }]);
+  });
+
   it("begin again when the first statement could not take the lock", async () => {
     const rows = await db.transaction(async (tx) => {
       // another connection holds the write lock: the BEGIN IMMEDIATE with the first statement fails
