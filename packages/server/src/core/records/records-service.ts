@@ -235,7 +235,7 @@ export class RecordsService {
     }
     await this.check(draft, data, manage, failed);
     if (collection.type === "auth") await this.checkAuthIdFree(collection, String(draft.values.id), failed);
-    if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
+    await this.hashPasswords(draft);
     const row = draftToRow(draft);
     // One INSERT is atomic on its own: no explicit transaction (and its extra round trips) needed.
     await this.writeFiles(planDraftFiles(draft), () =>
@@ -300,7 +300,7 @@ export class RecordsService {
         if (collection.type === "auth") {
           await this.checkAuthIdFree(collection, String(draft.values.id), failed);
         }
-        if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
+        await this.hashPasswords(draft);
         await hooks.onRecordCreateExecute.trigger(e, async () => {
           if (ownTx && this.q.commitWithNext) {
             // One turn of the microtask queue lets the handlers that called `e.next()` answer first. When
@@ -359,7 +359,7 @@ export class RecordsService {
       return this.transaction((records) => records.updateHooked(draft, data, manage, failed, before));
     }
     await this.check(draft, data, manage, failed);
-    if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
+    await this.hashPasswords(draft);
     const row = draftToRow(draft);
     delete row.id;
     await this.writeFiles(planDraftFiles(draft), () =>
@@ -387,7 +387,7 @@ export class RecordsService {
       hooks.onRecordUpdate.trigger(e, async () => {
         if (e.record !== draft.values) Object.assign(draft.values, e.record);
         await hooks.onRecordValidate.trigger(e, () => this.check(draft, data, manage, failed));
-        if (hasKeys(draft.plainPasswords)) await this.hashPasswords(draft);
+        await this.hashPasswords(draft);
         await hooks.onRecordUpdateExecute.trigger(e, async () => {
           const row = draftToRow(draft);
           delete row.id;
@@ -707,7 +707,12 @@ export class RecordsService {
     if (Object.keys(errors).length) throw badRequest(failed, errors);
   }
 
-  private async hashPasswords(draft: RecordDraft): Promise<void> {
+  /** Hashes the draft's new passwords; a draft without one is answered at once, with no async call. */
+  private hashPasswords(draft: RecordDraft): Promise<void> {
+    return hasKeys(draft.plainPasswords) ? this.hashEach(draft) : SETTLED;
+  }
+
+  private async hashEach(draft: RecordDraft): Promise<void> {
     for (const [name, plain] of Object.entries(draft.plainPasswords)) {
       draft.values[name] = await hashPassword(plain);
     }
